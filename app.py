@@ -1,0 +1,25 @@
+"""PyTorch Lab: learn PyTorch by moving sliders and watching real PyTorch compute.
+
+Run with `make run` (or `streamlit run app.py` inside the project's venv).
+"""
+
+import streamlit as st
+
+from ui import nav
+from ui.common import run_page
+
+st.set_page_config(page_title="PyTorch Lab", page_icon=":material/local_fire_department:", layout="wide")
+
+
+def _page(lesson: nav.Lesson, default: bool = False) -> st.Page:
+    return st.Page(str(nav.ROOT / lesson.path), title=lesson.title, icon=lesson.icon,
+                   url_path=lesson.url, default=default)
+
+
+pages = {"": [_page(nav.HOME, default=True)]}
+for section, group in nav.SECTIONS.items():
+    present = [_page(lesson) for lesson in group if (nav.ROOT / lesson.path).exists()]
+    if present:
+        pages[section] = present
+
+run_page(st.navigation(pages))

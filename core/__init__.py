@@ -1,0 +1,1 @@
+"""PyTorch Lab's computations: plain Python + torch, one module per concept. Never imports streamlit."""

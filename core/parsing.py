@@ -1,0 +1,147 @@
+"""Safe parsing of what learners type: shapes, number lists and small tensors. Nothing is ever eval'd.
+
+Every function raises `InputError` (a ValueError) with a message written for the learner.
+"""
+
+import math
+import re
+
+MAX_ELEMENTS = 1_000_000  # tensors learners ask for stay small enough to draw and to compute instantly
+MAX_DIMS = 8
+MAX_DEPTH = 8
+
+
+class InputError(ValueError):
+    """Bad user input; str(error) is a message to show as is."""
+
+
+_SHAPE_SEP = re.compile(r"[,\sx×*]+")
+
+
+def parse_shape(text: str, *, max_elements: int = MAX_ELEMENTS, max_dims: int = MAX_DIMS,
+                allow_zero: bool = False, allow_scalar: bool = False) -> tuple[int, ...]:
+    """Read a shape such as '4,32,14,14', '(4, 32, 14, 14)', '[3 1]' or '4x3'.
+
+    Example: parse_shape("(4, 32, 14, 14)") -> (4, 32, 14, 14)
+    """
+    body = (text or "").strip()
+    if body[:1] in "([" and body[-1:] in ")]":
+        body = body[1:-1].strip()
+    body = body.strip(", ")
+    if not body:
+        if allow_scalar:
+            return ()
+        raise InputError("Type a shape: whole numbers separated by commas, e.g. 4,32,14,14.")
+    parts = [p for p in _SHAPE_SEP.split(body) if p]
+    dims = []
+    for part in parts:
+        if not re.fullmatch(r"[+-]?\d{1,9}", part):
+            raise InputError(f"'{part}' is not a size: a shape is whole numbers separated by commas, e.g. 4,32,14,14.")
+        dims.append(int(part))
+    if len(dims) > max_dims:
+        raise InputError(f"{len(dims)} dimensions is more than this lesson draws (at most {max_dims}).")
+    for i, d in enumerate(dims):
+        if d < 0:
+            raise InputError(f"Dimension {i} has size {d}: sizes cannot be negative.")
+        if d == 0 and not allow_zero:
+            raise InputError(f"Dimension {i} has size 0: this lesson needs sizes of at least 1.")
+    numel = math.prod(dims)
+    if numel > max_elements:
+        raise InputError(f"Shape {tuple(dims)} has {numel:,} elements; this lesson allows at most {max_elements:,}.")
+    return tuple(dims)
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|nan)", re.IGNORECASE)
+
+
+def parse_number(text: str) -> float:
+    """One number; 'inf' and 'nan' are allowed because learners try them on purpose."""
+    token = (text or "").strip()
+    if not _NUMBER.fullmatch(token):
+        raise InputError(f"'{token[:40]}' is not a number.")
+    return float(token)
+
+
+def parse_numbers(text: str, *, max_len: int = 10_000, min_len: int = 1) -> list[float]:
+    """A flat list: '1, 2.5, -3' or '1 2.5 -3' or '[1, 2.5, -3]'.
+
+    Example: parse_numbers("[1, 2.5, -3]") -> [1.0, 2.5, -3.0]
+    """
+    body = (text or "").strip()
+    if body[:1] in "([" and body[-1:] in ")]":
+        body = body[1:-1]
+    tokens = [t for t in re.split(r"[,\s;]+", body) if t]
+    if len(tokens) < min_len:
+        raise InputError(f"Type at least {min_len} number{'s' if min_len > 1 else ''}, separated by commas.")
+    if len(tokens) > max_len:
+        raise InputError(f"{len(tokens):,} numbers is more than this lesson allows ({max_len:,}).")
+    return [parse_number(t) for t in tokens]
+
+
+def parse_tensor(text: str, *, max_elements: int = 10_000, integer: bool = False) -> list:
+    """A nested list of numbers with a rectangular shape, written like Python: '[[1, 2], [3, 4]]'.
+
+    Rows may also be separated by ';' or new lines: '1 2; 3 4'. Returns nested Python lists (or a number).
+    Example: parse_tensor("1 2; 3 4") -> [[1.0, 2.0], [3.0, 4.0]]
+    """
+    body = (text or "").strip()
+    if not body:
+        raise InputError("Type a tensor, e.g. [[1, 2], [3, 4]].")
+    if len(body) > 20 * max_elements + 100:
+        raise InputError("That tensor is too large for this lesson.")
+    if "[" not in body:
+        rows = [r for r in re.split(r"[;\n]+", body) if r.strip()]
+        value = [parse_numbers(r) for r in rows] if len(rows) > 1 else parse_numbers(rows[0])
+    else:
+        value, pos = _parse_nested(body, 0, 0)
+        if body[pos:].strip():
+            raise InputError(f"Unexpected text after the tensor: '{body[pos:].strip()[:20]}'.")
+    shape = _rect_shape(value)
+    if math.prod(shape) > max_elements:
+        raise InputError(f"That tensor has {math.prod(shape):,} elements; this lesson allows at most {max_elements:,}.")
+    if integer:
+        value = _to_int(value)
+    return value
+
+
+def _parse_nested(s: str, pos: int, depth: int):
+    while pos < len(s) and s[pos].isspace():
+        pos += 1
+    if pos >= len(s):
+        raise InputError("The tensor ends too early: is a ']' missing?")
+    if s[pos] != "[":
+        m = _NUMBER.match(s, pos)
+        if not m:
+            raise InputError(f"Expected a number or '[' at '{s[pos:pos + 12]}'.")
+        return float(m.group()), m.end()
+    if depth >= MAX_DEPTH:
+        raise InputError(f"Tensors here have at most {MAX_DEPTH} dimensions.")
+    items, pos = [], pos + 1
+    while True:
+        while pos < len(s) and s[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(s):
+            raise InputError("A '[' is never closed: add the missing ']'.")
+        if s[pos] == "]":
+            return items, pos + 1
+        item, pos = _parse_nested(s, pos, depth + 1)
+        items.append(item)
+
+
+def _rect_shape(value) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        raise InputError("Empty brackets: every row needs at least one number.")
+    shapes = {_rect_shape(v) for v in value}
+    if len(shapes) != 1:
+        raise InputError("Rows have different lengths: a tensor must be rectangular, e.g. [[1, 2], [3, 4]].")
+    return (len(value), *shapes.pop())
+
+
+def _to_int(value):
+    if isinstance(value, list):
+        return [_to_int(v) for v in value]
+    if not math.isfinite(value) or value != int(value):
+        raise InputError(f"{value:g} is not a whole number; this tensor holds indices.")
+    return int(value)

@@ -1,0 +1,33 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("PYLAB_STRICT", "1")  # unexpected page errors fail tests instead of being explained
+
+
+@pytest.fixture
+def app():
+    """An AppTest of the whole app (st.navigation), run once so pages can be switched."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at, lesson_path: str):
+    """Switch an AppTest to a page (path relative to the project root) and run it."""
+    at.switch_page(lesson_path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def plotly_specs(at) -> list[dict]:
+    """The plotly figures on the page, as dicts (data + layout)."""
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]

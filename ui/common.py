@@ -1,0 +1,45 @@
+"""Small Streamlit helpers every lesson uses: header, guard, code panel, and the app-wide error boundary."""
+
+import logging
+import os
+from typing import NoReturn
+
+import streamlit as st
+
+log = logging.getLogger("pytorch_lab")
+
+# Tests set PYLAB_STRICT=1 so that an unexpected exception fails the test instead of being explained politely.
+STRICT = os.environ.get("PYLAB_STRICT") == "1"
+
+
+def run_page(page) -> None:
+    """Run the selected page; an unexpected error becomes a short message, never a traceback."""
+    try:
+        page.run()
+    except Exception as exc:  # Streamlit's stop/rerun signals derive from BaseException and pass through
+        if STRICT:
+            raise
+        log.exception("Unexpected error on page %s", getattr(page, "title", "?"))
+        st.error(
+            f"Something went wrong on this page ({type(exc).__name__}). Your settings are kept: "
+            "change a value or reload the page to continue.",
+            icon=":material/error:",
+        )
+
+
+def header(title: str, intro: str) -> None:
+    """Lesson title and a short paragraph on what the learner will see."""
+    st.title(title)
+    st.markdown(intro)
+
+
+def fail(message: str) -> NoReturn:
+    """Show a clear message for bad input and stop this run; widgets and session state stay as they were."""
+    st.error(message, icon=":material/block:")
+    st.stop()
+
+
+def code_panel(code: str, *, title: str = "PyTorch code that ran", expanded: bool = False) -> None:
+    """The exact PyTorch code behind the picture, copyable (st.code has a copy button)."""
+    with st.expander(title, expanded=expanded, icon=":material/code:"):
+        st.code(code.strip("\n"), language="python")
