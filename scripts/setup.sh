@@ -18,10 +18,14 @@ fi
 
 if [ ! -f "$venv/.ready-$hash" ]; then
   echo "Setting up the virtual environment in $venv (torch is large: this takes a few minutes once) ..."
-  rm -rf "$venv"
-  "$PYTHON" -m venv "$venv"
+  # A local .venv from older requirements is updated in place; a cached one is built afresh under its new hash.
+  if [ ! -x "$venv/bin/python" ]; then
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+  fi
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt
+  rm -f "$venv"/.ready-*
   touch "$venv/.ready-$hash"
 fi
 
