@@ -19,9 +19,11 @@ _SHAPE_SEP = re.compile(r"[,\sx×*]+")
 
 
 def parse_shape(text: str, *, max_elements: int = MAX_ELEMENTS, max_dims: int = MAX_DIMS,
-                allow_zero: bool = False, allow_scalar: bool = False) -> tuple[int, ...]:
+                allow_zero: bool = False, allow_scalar: bool = False,
+                allow_infer: bool = False) -> tuple[int, ...]:
     """Read a shape such as '4,32,14,14', '(4, 32, 14, 14)', '[3 1]' or '4x3'.
 
+    With `allow_infer`, one size may be -1 (as in `view(2, -1)`: torch infers it).
     Example: parse_shape("(4, 32, 14, 14)") -> (4, 32, 14, 14)
     """
     body = (text or "").strip()
@@ -40,12 +42,17 @@ def parse_shape(text: str, *, max_elements: int = MAX_ELEMENTS, max_dims: int = 
         dims.append(int(part))
     if len(dims) > max_dims:
         raise InputError(f"{len(dims)} dimensions is more than this lesson draws (at most {max_dims}).")
+    if allow_infer and dims.count(-1) > 1:
+        raise InputError("Only one size can be -1 (the one torch infers from the others).")
     for i, d in enumerate(dims):
+        if d == -1 and allow_infer:
+            continue
         if d < 0:
-            raise InputError(f"Dimension {i} has size {d}: sizes cannot be negative.")
+            hint = " (only -1 is allowed, meaning 'infer this size')" if allow_infer else ""
+            raise InputError(f"Dimension {i} has size {d}: sizes cannot be negative{hint}.")
         if d == 0 and not allow_zero:
             raise InputError(f"Dimension {i} has size 0: this lesson needs sizes of at least 1.")
-    numel = math.prod(dims)
+    numel = math.prod(d for d in dims if d != -1)
     if numel > max_elements:
         raise InputError(f"Shape {tuple(dims)} has {numel:,} elements; this lesson allows at most {max_elements:,}.")
     return tuple(dims)
@@ -145,3 +152,53 @@ def _to_int(value):
     if not math.isfinite(value) or value != int(value):
         raise InputError(f"{value:g} is not a whole number; this tensor holds indices.")
     return int(value)
+
+
+def parse_ints(text: str, *, max_len: int = 10_000, min_len: int = 1) -> list[int]:
+    """A flat list of whole numbers, e.g. indices: '0, 2, -1' or '[0 2 -1]'.
+
+    Example: parse_ints("[0, 2, -1]") -> [0, 2, -1]
+    """
+    values = parse_numbers(text, max_len=max_len, min_len=min_len)
+    return _to_int(values)
+
+
+_INT = r"[+-]?\d{1,9}"
+_SLICE = re.compile(rf"\s*({_INT})?\s*:\s*({_INT})?\s*(?::\s*({_INT})?\s*)?")
+
+
+def parse_index(text: str, *, max_items: int = MAX_DIMS) -> tuple:
+    """What goes between the brackets of `x[...]`: whole numbers, start:end:step slices, '...' and None.
+
+    Returns the Python objects to index with (int, slice, Ellipsis, None).
+    Example: parse_index("1:3, ::2") -> (slice(1, 3, None), slice(None, None, 2))
+    """
+    body = (text or "").strip()
+    if body[:1] == "[" and body[-1:] == "]":
+        body = body[1:-1].strip()
+    if not body:
+        raise InputError("Type an index such as '1:3, ::2', '0', '..., -1' or ':, None'.")
+    parts = [p.strip() for p in body.split(",")]
+    if parts[-1] == "" and len(parts) > 1:  # a trailing comma, as in x[0,]
+        parts.pop()
+    if len(parts) > max_items:
+        raise InputError(f"{len(parts)} index items is more than this lesson allows ({max_items}).")
+    items: list = []
+    for part in parts:
+        if part in ("...", "\u2026"):
+            if Ellipsis in items:
+                raise InputError("'...' may appear only once in an index.")
+            items.append(Ellipsis)
+        elif part == "None":
+            items.append(None)
+        elif re.fullmatch(_INT, part):
+            items.append(int(part))
+        elif (m := _SLICE.fullmatch(part)) and ":" in part:
+            start, stop, step = (int(g) if g is not None else None for g in m.groups())
+            if step is not None and step <= 0:
+                raise InputError(f"In '{part}' the step is {step}: PyTorch slices need a step of at least 1 "
+                                 "(no negative steps; use torch.flip to reverse).")
+            items.append(slice(start, stop, step))
+        else:
+            raise InputError(f"'{part[:20]}' is not an index item: use whole numbers, start:end:step, '...' or None.")
+    return tuple(items)
