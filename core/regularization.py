@@ -1,0 +1,174 @@
+"""Overfitting and regularisation on a polynomial fit: degree, L2 / L1 penalties, early stopping, K-fold.
+
+The data are noisy samples of sin(pi x) on [-1, 1]; a degree-d polynomial is a linear model on the features
+[1, x, x^2, ..., x^d], fitted in closed form (torch.linalg.lstsq) or by gradient descent (torch.optim).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class PolyData:
+    n_train: int = 15
+    n_val: int = 50
+    noise: float = 0.3  # standard deviation of the noise added to sin(pi x)
+    seed: int = 0
+
+
+@dataclass
+class Points:
+    x_train: torch.Tensor  # (n_train,)
+    y_train: torch.Tensor
+    x_val: torch.Tensor  # (n_val,)
+    y_val: torch.Tensor
+
+
+def target(x: torch.Tensor) -> torch.Tensor:
+    """The true function the points are sampled from."""
+    return torch.sin(math.pi * x)
+
+
+def make_points(cfg: PolyData) -> Points:
+    """Train and validation points with y = sin(pi x) + N(0, noise^2), from a seeded generator.
+
+    Training x are spread evenly over [-1, 1] with a little jitter (no wide gap for a polynomial to run wild in);
+    validation x are uniform on [-1, 1].
+    """
+    if cfg.n_train < 2 or cfg.n_val < 1:
+        raise ValueError("Use at least 2 training points and 1 validation point.")
+    g = torch.Generator().manual_seed(cfg.seed)
+    cell = 2 / cfg.n_train
+    x_train = -1 + cell * (torch.arange(cfg.n_train, dtype=torch.float64)
+                           + torch.rand(cfg.n_train, generator=g, dtype=torch.float64))
+    x_val = torch.rand(cfg.n_val, generator=g, dtype=torch.float64) * 2 - 1
+    x = torch.cat([x_train, x_val])
+    y = target(x) + cfg.noise * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    return Points(x_train, y[:cfg.n_train], x_val, y[cfg.n_train:])
+
+
+def features(x: torch.Tensor, degree: int) -> torch.Tensor:
+    """[1, x, ..., x^degree] per point. Example: features(torch.tensor([2.]), 2) -> [[1., 2., 4.]]"""
+    return x.unsqueeze(-1) ** torch.arange(degree + 1, dtype=x.dtype)  # (N, degree + 1)
+
+
+def fit(x: torch.Tensor, y: torch.Tensor, degree: int, *, weight_decay: float = 0.0) -> torch.Tensor:
+    """The coefficients minimising mean((Xw - y)^2) + weight_decay/2 * ||w||^2, in closed form.
+
+    That is where torch.optim.SGD(weight_decay=...) on the MSE ends up: its gradient adds weight_decay * w.
+    Solved as least squares on X stacked over sqrt(N * weight_decay / 2) * I (ridge regression), in float64.
+    """
+    X = features(x.double(), degree)  # (N, d + 1)
+    t = y.double().unsqueeze(-1)
+    if weight_decay > 0:
+        ridge = math.sqrt(len(x) * weight_decay / 2) * torch.eye(degree + 1, dtype=torch.float64)
+        X = torch.cat([X, ridge])
+        t = torch.cat([t, torch.zeros(degree + 1, 1, dtype=torch.float64)])
+    return torch.linalg.lstsq(X, t, driver="gelsd").solution.squeeze(-1)  # (d + 1,)
+
+
+def predict(x: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    return features(x.double(), len(coef) - 1) @ coef.double()
+
+
+def mse(x: torch.Tensor, y: torch.Tensor, coef: torch.Tensor) -> float:
+    return float(((predict(x, coef) - y.double()) ** 2).mean())
+
+
+@dataclass
+class DegreeCurve:
+    degrees: list[int]
+    train_mse: list[float]
+    val_mse: list[float]
+
+
+def degree_curve(points: Points, max_degree: int = 15, *, weight_decay: float = 0.0) -> DegreeCurve:
+    """Train and validation error of the closed-form fit for every degree 0..max_degree."""
+    degrees = list(range(max_degree + 1))
+    coefs = [fit(points.x_train, points.y_train, d, weight_decay=weight_decay) for d in degrees]
+    return DegreeCurve(degrees, [mse(points.x_train, points.y_train, c) for c in coefs],
+                       [mse(points.x_val, points.y_val, c) for c in coefs])
+
+
+@dataclass(frozen=True)
+class GDConfig:
+    degree: int = 12
+    lr: float = 0.05
+    steps: int = 1500
+    weight_decay: float = 0.0  # L2, through the optimizer
+    l1: float = 0.0  # L1, added to the loss: l1 * sum|w|
+    patience: int = 100  # early stopping: stop after this many steps without a better validation loss
+
+
+@dataclass
+class GDRun:
+    config: GDConfig
+    train_loss: list[float]  # MSE on the training points, per step (before the step)
+    val_loss: list[float]
+    coef: torch.Tensor  # (d + 1,) after the last step
+    best_step: int  # lowest validation loss over the whole run
+    stop_step: int | None  # where early stopping with `patience` halts; None if it never triggers
+    early_step: int  # the step whose weights early stopping keeps: the best one seen before it halted
+    early_coef: torch.Tensor  # (d + 1,) those weights
+
+
+def train_gd(points: Points, cfg: GDConfig, *, on_step=None) -> GDRun:
+    """Fit nn.Linear(d + 1, 1, bias=False) on the polynomial features with Adam; record both losses every step.
+
+    Starts from zero weights, so the run is deterministic. `on_step(step, train, val)` reports progress.
+    """
+    X = features(points.x_train.float(), cfg.degree)  # (N, d + 1)
+    Xv = features(points.x_val.float(), cfg.degree)
+    y, yv = points.y_train.float().unsqueeze(-1), points.y_val.float().unsqueeze(-1)
+    model = nn.Linear(cfg.degree + 1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    train_loss, val_loss = [], []
+    best, best_step, best_coef, stop_step, early = math.inf, 0, model.weight.detach()[0].clone(), None, None
+    for step in range(cfg.steps):
+        loss = ((model(X) - y) ** 2).mean()
+        with torch.no_grad():
+            val = float(((model(Xv) - yv) ** 2).mean())
+        train_loss.append(float(loss.detach()))
+        val_loss.append(val)
+        if val < best:
+            best, best_step, best_coef = val, step, model.weight.detach()[0].clone()
+        elif stop_step is None and step - best_step >= cfg.patience:
+            stop_step, early = step, (best_step, best_coef)
+        if cfg.l1 > 0:
+            loss = loss + cfg.l1 * model.weight.abs().sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(step, train_loss[-1], val)
+    early_step, early_coef = early if early is not None else (best_step, best_coef)
+    return GDRun(cfg, train_loss, val_loss, model.weight.detach()[0].clone(), best_step, stop_step, early_step,
+                 early_coef)
+
+
+def kfold_assignment(n: int, k: int, seed: int = 0) -> torch.Tensor:
+    """The fold (0..k-1) of each of n points: a seeded shuffle cut into k near-equal parts.
+
+    Example: kfold_assignment(10, 5).bincount() -> tensor([2, 2, 2, 2, 2])
+    """
+    if not 2 <= k <= n:
+        raise ValueError(f"K must be between 2 and the number of points ({n}).")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    folds = torch.empty(n, dtype=torch.long)
+    folds[order] = torch.arange(n) * k // n
+    return folds
+
+
+def kfold_errors(x: torch.Tensor, y: torch.Tensor, degree: int, folds: torch.Tensor, *,
+                 weight_decay: float = 0.0) -> list[float]:
+    """Validation MSE of each fold: fit on the other folds, score on this one."""
+    errors = []
+    for f in range(int(folds.max()) + 1):
+        held = folds == f
+        coef = fit(x[~held], y[~held], degree, weight_decay=weight_decay)
+        errors.append(mse(x[held], y[held], coef))
+    return errors
