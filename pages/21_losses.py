@@ -1,0 +1,132 @@
+import pandas as pd
+import streamlit as st
+
+from core import functions as fn
+from core.parsing import InputError, parse_numbers
+from ui import figures_functions as figures
+from ui import links
+from ui.common import code_panel, fail, header
+
+REG = tuple(fn.REGRESSION_LOSSES)
+CLS = tuple(fn.CLASSIFICATION_LOSSES)
+Z_RANGE = (-10.0, 10.0)
+PARAMS = {
+    "loss_reg": links.Multi(list(REG), options=REG),
+    "loss_delta": links.Float(1.0, 0.1, 3.0),
+    "loss_target": links.Float(0.0, -2.0, 2.0),
+    "loss_z": links.Float(-6.0, -10.0, 10.0),
+    "loss_logits": links.Text("2.0, 1.0, 0.1", max_len=200),
+    "loss_class": links.Int(0, 0, 9),
+}
+
+header("Losses", "A loss turns a prediction into one number to minimise; its **gradient** is what actually "
+       "reaches the network. Every gradient on this page comes from `torch.autograd`. Move the sliders and "
+       "watch how hard each loss pushes, especially when the model is confidently wrong.")
+links.bind(PARAMS)
+
+# --------------------------------------------------------------------------------------- regression losses
+st.subheader("Regression: MSE, L1, Huber")
+c1, c2, c3 = st.columns([2, 1, 1])
+names = c1.multiselect("Losses", REG, key="loss_reg")
+delta = c2.slider("Huber δ", 0.1, 3.0, step=0.1, key="loss_delta")
+target = c3.slider("target y", -2.0, 2.0, step=0.5, key="loss_target")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _regression(names: tuple[str, ...], target: float, delta: float):
+    return fn.regression_loss_curves(names, target - 3.0, target + 3.0, 301, target=target, delta=delta)
+
+
+if names:
+    curves = _regression(tuple(names), target, delta)
+    st.plotly_chart(figures.regression_losses(curves, REG, delta=delta), key="loss_reg_fig")
+    st.caption(f"MSE's gradient 2(ŷ − y) grows with the error, so outliers dominate; L1's is always ±1; Huber is "
+               f"MSE/2 within δ = {delta:g} of the target and L1-like outside, so its gradient is clipped to ±δ.")
+    with st.expander("Formulas", icon=":material/function:"):
+        for name in names:
+            st.latex(rf"\text{{{name}:}}\quad " + fn.REGRESSION_LOSSES[name].latex)
+    code_panel(fn.regression_loss_code(tuple(names), target - 3.0, target + 3.0, 301, target=target, delta=delta))
+else:
+    st.info("Pick at least one regression loss.")
+
+# ----------------------------------------------------------------------------------- classification losses
+st.subheader("Classification: why cross-entropy and not MSE")
+st.markdown(
+    "A binary classifier outputs a logit z; p = σ(z) is the probability it gives the **true class** (y = 1). "
+    "With sigmoid + MSE the chain rule gives dL/dz = (p − y) · **p(1 − p)**: when the model is confidently "
+    "wrong (z very negative, p ≈ 0) the factor p(1 − p) is ≈ 0 and learning stalls. With cross-entropy the "
+    "sigmoid's derivative cancels and dL/dz = **p − y**, which stays near −1 exactly when the model is most wrong.")
+z0 = st.slider("logit z of the true class", *Z_RANGE, step=0.5, key="loss_z")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _classification_curves():
+    return fn.classification_loss_curves(*Z_RANGE, 401)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _classification_at(z0: float):
+    return fn.classification_losses([z0])
+
+
+curves = _classification_curves()
+at = _classification_at(z0)
+p0 = float(at["sigmoid + MSE"].p[0])
+mse_grad = float(at["sigmoid + MSE"].grad_z[0])
+ce_grad = float(at["cross-entropy"].grad_z[0])
+cols = st.columns(4)
+cols[0].metric("p = σ(z)", f"{p0:.4g}")
+cols[1].metric("dL/dz, sigmoid + MSE", f"{mse_grad:.4g}", help="autograd; equals (p − y) p (1 − p)")
+cols[2].metric("dL/dz, cross-entropy", f"{ce_grad:.4g}", help="autograd; equals p − y")
+cols[3].metric("cross-entropy pushes", f"{abs(ce_grad) / max(abs(mse_grad), 1e-30):,.0f}× harder")
+st.plotly_chart(figures.classification_losses(curves, CLS, z0=z0), key="loss_cls_fig")
+
+rows = []
+for name, c in at.items():
+    rows.append({"loss": name, "loss value": float(c.loss[0]), "dL/dz (autograd)": float(c.grad_z[0]),
+                 "dL/dp (autograd)": float(c.grad_p[0]) if c.grad_p is not None else None})
+rows.append({"loss": "formula (p − y) p (1 − p)", "dL/dz (autograd)": (p0 - 1) * p0 * (1 - p0)})
+rows.append({"loss": "formula p − y", "dL/dz (autograd)": p0 - 1})
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="loss_cls_table",
+             column_config={c: st.column_config.NumberColumn(format="%.6g")
+                            for c in ("loss value", "dL/dz (autograd)", "dL/dp (autograd)")})
+st.caption("BCE on σ(z), BCE-with-logits, cross-entropy over the logits [0, z] and NLL on log_softmax are the "
+           "same loss written four ways, so their curves lie on top of each other. BCE-with-logits and "
+           "cross-entropy take the logit directly, which is numerically safer than σ(z) followed by a log.")
+with st.expander("Formulas", icon=":material/function:"):
+    for name, loss in fn.CLASSIFICATION_LOSSES.items():
+        st.latex(rf"\text{{{name}:}}\quad " + loss.latex)
+code_panel(fn.classification_code(z0, *Z_RANGE, 401))
+
+# ------------------------------------------------------------------------------ cross-entropy = log_softmax + NLL
+st.subheader("Cross-entropy = log_softmax + NLL")
+st.markdown("`F.cross_entropy` takes raw logits of C classes. It is exactly `F.nll_loss(F.log_softmax(z))`, and "
+            "both equal −log p_y. Its gradient with respect to the logits is softmax(z) − onehot(y).")
+c1, c2 = st.columns([3, 1])
+text = c1.text_input("logits z (comma-separated, 2 to 10 classes)", key="loss_logits")
+target_class = c2.number_input("true class y", 0, 9, step=1, key="loss_class")
+links.publish(PARAMS)
+
+try:
+    logits = parse_numbers(text, max_len=10, min_len=2)
+except InputError as exc:
+    fail(f"{exc} For example: 2.0, 1.0, 0.1")
+if any(abs(v) > 1e4 or v != v for v in logits):
+    fail("Keep every logit a finite number between -10000 and 10000.")
+if target_class >= len(logits):
+    fail(f"The true class must be one of 0..{len(logits) - 1}: there are {len(logits)} logits.")
+
+check = fn.cross_entropy_check(logits, int(target_class))
+cols = st.columns(3)
+cols[0].metric("F.cross_entropy(z, y)", f"{check.cross_entropy:.6f}")
+cols[1].metric("F.nll_loss(F.log_softmax(z), y)", f"{check.nll_of_log_softmax:.6f}")
+cols[2].metric("−log softmax(z)[y]", f"{check.minus_log_p:.6f}")
+if abs(check.cross_entropy - check.nll_of_log_softmax) <= 1e-6 * max(1.0, abs(check.cross_entropy)):
+    st.success("cross_entropy and log_softmax + nll_loss agree.", icon=":material/check:")
+st.plotly_chart(figures.ce_gradient_bars(check.probs, check.grad, check.p_minus_onehot), key="loss_ce_fig")
+st.dataframe(pd.DataFrame({"class": range(len(logits)), "logit z": check.logits.tolist(),
+                           "softmax p": check.probs.tolist(), "logits.grad (autograd)": check.grad.tolist(),
+                           "p − onehot(y)": check.p_minus_onehot.tolist()}),
+             hide_index=True, key="loss_ce_table")
+code_panel(fn.cross_entropy_code(logits, int(target_class)))
+links.share_button(PARAMS)
