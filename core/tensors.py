@@ -193,16 +193,16 @@ class BroadcastExample:
 
 
 def broadcast_example(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> BroadcastExample:
-    """a + b on small integer tensors: a holds 0, 1, 2, ... and b holds 0, scale, 2*scale, ...
+    """a + b on small integer tensors: a holds 0, 1, 2, ... and b holds scale, 2*scale, 3*scale, ...
 
-    Example: broadcast_example((2, 1), (3,)).out -> tensor([[0, 10, 20], [1, 11, 21]])
+    Example: broadcast_example((2, 1), (3,)).out -> tensor([[10, 20, 30], [11, 21, 31]])
     """
     check_numel(a_shape, "Example A")
     check_numel(b_shape, "Example B")
     na = math.prod(a_shape)
     scale = 10 ** len(str(max(na - 1, 0)))
     a = torch.arange(na).reshape(a_shape)
-    b = torch.arange(math.prod(b_shape)).reshape(b_shape) * scale
+    b = torch.arange(1, math.prod(b_shape) + 1).reshape(b_shape) * scale
     return BroadcastExample(a, b, a + b, scale)
 
 

@@ -1,0 +1,327 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from core import tensors as T
+from core.parsing import InputError, parse_index, parse_ints, parse_shape
+from ui import figures_tensors as F
+from ui import links
+from ui.common import code_panel, fail, header
+
+PARTS = ("Create", "Index", "View & strides", "Round trip", "squeeze / unsqueeze")
+INDEX_OPS = ("slice", "index_select", "masked_select", "take")
+PARAMS = {
+    "cr_part": links.Choice("Create", PARTS),
+    # Create
+    "cr_kind": links.Choice("randint", T.CREATORS),
+    "cr_shape": links.Text("3,4", max_len=40),
+    "cr_start": links.Float(0.0, -1e6, 1e6),
+    "cr_end": links.Float(10.0, -1e6, 1e6),
+    "cr_step": links.Float(1.0, -1e6, 1e6),
+    "cr_steps": links.Int(5, 0, 1_000_000),
+    "cr_base": links.Float(10.0, 0.0, 1e6),
+    "cr_low": links.Int(0, -1_000_000, 1_000_000),
+    "cr_high": links.Int(10, -1_000_000, 1_000_000),
+    "cr_fill": links.Float(7.0, -1e9, 1e9),
+    "cr_n": links.Int(4, 0, 1000),
+    "cr_seed": links.Int(0, 0, 10_000),
+    # Index
+    "cr_ishape": links.Text("4,5", max_len=40),
+    "cr_iop": links.Choice("slice", INDEX_OPS),
+    "cr_items": links.Text("1:3, ::2", max_len=80),
+    "cr_isdim": links.Int(0, -3, 2),
+    "cr_isidx": links.Text("0, 2, 2", max_len=200),
+    "cr_mop": links.Choice(">", T.COMPARISONS),
+    "cr_mval": links.Float(10.0, -1e6, 1e6),
+    "cr_take": links.Text("0, 7, -1", max_len=200),
+    # View & strides
+    "cr_vshape": links.Text("3,4", max_len=40),
+    "cr_first": links.Choice("transpose", T.FIRST_OPS),
+    "cr_d0": links.Int(0, -4, 3),
+    "cr_d1": links.Int(1, -4, 3),
+    "cr_perm": links.Text("1,0", max_len=40),
+    "cr_second": links.Choice("reshape", T.SECOND_OPS),
+    "cr_new": links.Text("-1", max_len=40),
+    # Round trip
+    "cr_rshape": links.Text("2,3,2,3", max_len=40),
+    # squeeze / unsqueeze
+    "cr_sshape": links.Text("1,3,1,4", max_len=40),
+    "cr_udim": links.Int(0, -9, 8),
+}
+
+links.bind(PARAMS)
+header("Creation, indexing & shape", "Make tensors with torch's creation functions, pick parts of them by "
+       "slicing and masks, and see what `view`, `reshape`, `transpose` and `permute` do to the **memory**: "
+       "shape and stride, contiguous or not, shared storage or a copy.")
+st.segmented_control("Part", PARTS, key="cr_part", required=True)
+part = st.session_state["cr_part"] or "Create"
+ss = st.session_state
+
+
+def _shape(key: str, **kw) -> tuple[int, ...]:
+    try:
+        return parse_shape(ss[key], **kw)
+    except InputError as exc:
+        links.publish(PARAMS)
+        fail(f"Shape: {exc}")
+
+
+def _draw(t: torch.Tensor, key: str, *, title: str, highlight=None, text=None, colorscale: str = "Blues"):
+    """A tensor as a grid; for more than 2 dims, the first 2-D slice x[0, ..., 0, :, :]."""
+    lead = (0,) * max(t.dim() - 2, 0)
+    note = f" — slice [{', '.join(['0'] * len(lead))}, :, :]" if lead else ""
+    hl = None if highlight is None else highlight[lead]
+    tx = None if text is None else text[lead]
+    nd = t.dim()
+    st.plotly_chart(F.grid(t[lead].numpy(), title=title + note, highlight=hl, text=tx, colorscale=colorscale,
+                           row_label=f"dim {nd - 2}", col_label=f"dim {nd - 1}"), key=key)
+
+
+# ---------------------------------------------------------------------------------------------------------
+if part == "Create":
+    c1, c2 = st.columns([1, 3])
+    c1.selectbox("Function", T.CREATORS, key="cr_kind")
+    kind = ss["cr_kind"]
+    with c2:
+        cols = st.columns(4)
+        if kind in ("rand", "randn", "randint", "full"):
+            cols[0].text_input("size", key="cr_shape")
+        if kind in ("arange", "linspace", "logspace"):
+            cols[0].number_input("start", key="cr_start", step=1.0)
+            cols[1].number_input("end", key="cr_end", step=1.0)
+        if kind == "arange":
+            cols[2].number_input("step", key="cr_step", step=0.5)
+        if kind in ("linspace", "logspace"):
+            cols[2].number_input("steps", min_value=0, max_value=1_000_000, key="cr_steps")
+        if kind == "logspace":
+            cols[3].number_input("base", min_value=0.0, key="cr_base")
+        if kind == "randint":
+            cols[1].number_input("low", key="cr_low", step=1)
+            cols[2].number_input("high (excluded)", key="cr_high", step=1)
+        if kind == "full":
+            cols[1].number_input("fill value", key="cr_fill")
+        if kind in ("eye", "randperm"):
+            cols[0].number_input("n", min_value=0, max_value=1000, key="cr_n")
+        if kind in ("rand", "randn", "randint", "randperm"):
+            cols[3].number_input("seed", 0, 10_000, key="cr_seed")
+    links.publish(PARAMS)
+    shape = _shape("cr_shape") if kind in ("rand", "randn", "randint", "full") else (1,)
+    try:
+        made = T.create(kind, shape=shape, start=ss["cr_start"], end=ss["cr_end"], step=ss["cr_step"],
+                        steps=ss["cr_steps"], base=ss["cr_base"], low=ss["cr_low"], high=ss["cr_high"],
+                        fill=ss["cr_fill"], n=ss["cr_n"], seed=ss["cr_seed"])
+    except InputError as exc:
+        fail(str(exc))
+    t = made.tensor
+    m = st.columns(4)
+    m[0].metric("shape", T.fmt_shape(t.shape))
+    m[1].metric("dtype", str(t.dtype).replace("torch.", ""))
+    if t.numel():
+        m[2].metric("min / max", f"{F.fmt_value(t.min().item())} / {F.fmt_value(t.max().item())}")
+        m[3].metric("mean", f"{t.double().mean().item():.4g}")
+    st.code(f"x = {made.call}", language="python")
+    if t.numel():
+        _draw(t, "cr_made_fig", title=made.call.replace(", generator=g", ""))
+    if made.random and t.numel() > 1:
+        v = t.double()
+        counts = torch.histc(v, bins=30, min=v.min().item(), max=v.max().item() + 1e-9)
+        edges = torch.linspace(v.min().item(), v.max().item() + 1e-9, 31)
+        st.plotly_chart(F.histogram(counts.numpy(), edges.numpy(), title=f"histogram of all {t.numel():,} values"),
+                        key="cr_hist_fig")
+    seed_line = f"g = torch.Generator().manual_seed({ss['cr_seed']})  # a private generator, not the global seed\n"
+    code_panel("import torch\n\n" + (seed_line if made.random else "") + f"x = {made.call}\nprint(x.shape, x.dtype)\n")
+
+# ---------------------------------------------------------------------------------------------------------
+elif part == "Index":
+    c1, c2 = st.columns([1, 3])
+    c1.text_input("Shape of x", key="cr_ishape", help="x holds 0, 1, 2, ...: each value is its flat position.")
+    c1.radio("Operation", INDEX_OPS, key="cr_iop")
+    iop = ss["cr_iop"]
+    with c2:
+        if iop == "slice":
+            st.text_input("x[ ... ]", key="cr_items",
+                          help="Comma-separated: whole numbers, start:end:step, '...', None. E.g. 1:3, ::2")
+        elif iop == "index_select":
+            st.select_slider("dim", list(range(-3, 3)), key="cr_isdim")
+            st.text_input("indices", key="cr_isidx", help="e.g. 0, 2, 2 (repeats allowed)")
+        elif iop == "masked_select":
+            a, b = st.columns(2)
+            a.selectbox("mask: x", T.COMPARISONS, key="cr_mop")
+            b.number_input("value", key="cr_mval")
+        else:
+            st.text_input("flat indices", key="cr_take", help="Positions in x.flatten(); negative count from the end")
+    links.publish(PARAMS)
+    shape = _shape("cr_ishape", max_elements=10_000, max_dims=4)
+    x = torch.arange(int(np.prod(shape))).reshape(shape)
+    try:
+        if iop == "slice":
+            items = parse_index(ss["cr_items"])
+            picked = T.index(x, items)
+            expr = f"x[{ss['cr_items'].strip().strip('[]')}]"
+        elif iop == "index_select":
+            idx = parse_ints(ss["cr_isidx"], max_len=1000)
+            picked = T.index_select(x, ss["cr_isdim"], idx)
+            expr = f"x.index_select({ss['cr_isdim']}, torch.tensor({idx}))"
+        elif iop == "masked_select":
+            picked = T.masked_select(x, ss["cr_mop"], ss["cr_mval"])
+            expr = f"torch.masked_select(x, x {ss['cr_mop']} {ss['cr_mval']:g})"
+        else:
+            idx = parse_ints(ss["cr_take"], max_len=1000)
+            picked = T.take(x, idx)
+            expr = f"torch.take(x, torch.tensor({idx}))"
+    except InputError as exc:
+        fail(str(exc))
+    r = picked.result
+    m = st.columns(3)
+    m[0].metric("x", T.fmt_shape(x.shape))
+    m[1].metric("result shape", T.fmt_shape(r.shape))
+    m[2].metric("memory", "view of x" if picked.shares else "copy",
+                help="Basic slicing returns a view (same storage); index_select, masked_select, take copy.")
+    st.code(f"{expr}  # -> {T.fmt_shape(r.shape)}\n{r.tolist() if r.numel() <= 200 else '...'}", language="python")
+    c1, c2 = st.columns(2)
+    with c1:
+        _draw(x, "cr_src_fig", title="x: outlined cells are picked", highlight=picked.mask)
+    with c2:
+        if r.numel():
+            _draw(r, "cr_res_fig", title=f"{expr}", colorscale="Greens")
+        else:
+            st.info("The result is empty: the slice selects no cells.")
+    if iop == "masked_select":
+        st.caption("masked_select always returns a 1-D tensor: the picked values in row-major order.")
+    code_panel(f"""import torch
+
+x = torch.arange({x.numel()}).reshape{T.fmt_shape(shape)}
+y = {expr}
+print(y.shape)  # torch.Size({list(r.shape)})
+print(y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr())  # {picked.shares}: {'a view' if picked.shares else 'a copy'}
+""")
+
+# ---------------------------------------------------------------------------------------------------------
+elif part == "View & strides":
+    c = st.columns([2, 2, 2, 2])
+    c[0].text_input("Shape of x", key="cr_vshape")
+    c[1].selectbox("then y =", T.FIRST_OPS, key="cr_first",
+                   format_func=lambda o: {"none": "x", "transpose": "x.transpose(d0, d1)",
+                                          "permute": "x.permute(order)"}[o])
+    first = ss["cr_first"]
+    with c[2]:
+        if first == "transpose":
+            a, b = st.columns(2)
+            a.number_input("d0", -4, 3, key="cr_d0")
+            b.number_input("d1", -4, 3, key="cr_d1")
+        elif first == "permute":
+            st.text_input("order", key="cr_perm", help="Every dim once, e.g. 2,0,1")
+    c[3].selectbox("then z =", T.SECOND_OPS, key="cr_second",
+                   format_func=lambda o: {"none": "(nothing)", "view": "y.view(new shape)",
+                                          "reshape": "y.reshape(new shape)", "contiguous": "y.contiguous()"}[o])
+    second = ss["cr_second"]
+    if second in ("view", "reshape"):
+        c[3].text_input("new shape", key="cr_new", help="-1 means: torch works this size out")
+    links.publish(PARAMS)
+    shape = _shape("cr_vshape", max_elements=4096, max_dims=4)
+    try:
+        dims = (ss["cr_d0"], ss["cr_d1"]) if first == "transpose" else (
+            tuple(parse_ints(ss["cr_perm"], max_len=8)) if first == "permute" else (0, 1))
+        new_shape = parse_shape(ss["cr_new"], allow_infer=True) if second in ("view", "reshape") else (-1,)
+        res = T.reshape_chain(shape, first, dims=dims, second=second, new_shape=new_shape)
+    except InputError as exc:
+        fail(str(exc))
+    exprs = {"x": f"torch.arange({int(np.prod(shape))}).view{T.fmt_shape(shape)}"}
+    if first == "transpose":
+        exprs["y"] = f"x.transpose({dims[0]}, {dims[1]})"
+    elif first == "permute":
+        exprs["y"] = f"x.permute{tuple(dims)}"
+    src = "y" if first != "none" else "x"
+    if second in ("view", "reshape"):
+        exprs["z"] = f"{src}.{second}({', '.join(map(str, new_shape))})"
+    elif second == "contiguous":
+        exprs["z"] = f"{src}.contiguous()"
+    rows = [{"tensor": s.name, "code": exprs[s.name], "shape": T.fmt_shape(s.shape), "stride": str(s.stride),
+             "is_contiguous()": s.contiguous, "shares x's storage": s.shares_base} for s in res.steps]
+    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, key="cr_layout_table")
+    if res.error:
+        st.error(f"`{exprs['z']}` fails. torch: *{res.error}*  \n{res.explanation}", icon=":material/block:")
+    st.caption("Each cell shows the value and, after @, where it sits in memory (its storage offset = "
+               "Σ index·stride). Reading a contiguous tensor row by row visits offsets 0, 1, 2, ... in order.")
+    cols = st.columns(len(res.steps))
+    for col, s in zip(cols, res.steps, strict=True):
+        text = np.vectorize(lambda v, o: f"{v}<br>@{o}", otypes=[object])(s.tensor.numpy(), s.offsets.numpy())
+        with col:
+            _draw(s.tensor, f"cr_layout_{s.name}_fig", title=f"{s.name} {T.fmt_shape(s.shape)} stride {s.stride}",
+                  text=text, colorscale="Blues" if s.contiguous else "Oranges")
+    st.plotly_chart(F.storage_strip(res.steps[0].tensor.flatten().numpy(), title="x's storage (memory order)"),
+                    key="cr_storage_fig")
+    lines = [f"{name} = {e}" for name, e in exprs.items()]
+    code_panel("import torch\n\n" + "\n".join(lines) + "\n" + "\n".join(
+        f"print({s.name}.shape, {s.name}.stride(), {s.name}.is_contiguous())  # {T.fmt_shape(s.shape)} {s.stride} "
+        f"{s.contiguous}" for s in res.steps) + (f"\n# {exprs['z']} raises RuntimeError: {res.error}" if res.error else ""))
+
+# ---------------------------------------------------------------------------------------------------------
+elif part == "Round trip":
+    st.text_input("Shape of a batch (B, C, H, W)", key="cr_rshape")
+    links.publish(PARAMS)
+    shape = _shape("cr_rshape", max_elements=100_000, max_dims=4)
+    try:
+        rt = T.transpose_round_trip(shape)
+    except InputError as exc:
+        fail(str(exc))
+    b, c, h, w = shape
+    st.markdown(f"Images `a` of shape `{T.fmt_shape(shape)}` are transposed to channels-last `(B, W, H, C)`, "
+                f"flattened to `({b}, {c * h * w})`, and then viewed back. `view` only reinterprets memory: it "
+                "must undo the steps **in reverse order**, or the numbers land in the wrong places.")
+    m1, m2 = st.columns(2)
+    m1.metric("torch.all(torch.eq(a, a1)), wrong order", str(rt.wrong_equal))
+    m2.metric("torch.all(torch.eq(a, a2)), right order", str(rt.right_equal))
+    shown = min(c, 4)
+    st.plotly_chart(F.small_multiples({"a": [rt.a[0, i] for i in range(shown)],
+                                       "a1 (wrong)": [rt.wrong[0, i] for i in range(shown)],
+                                       "a2 (right)": [rt.right[0, i] for i in range(shown)]},
+                                      titles=[f"[0, {i}]" for i in range(shown)], reference="a",
+                                      height_per_row=60 + 34 * min(h, 8)), key="cr_roundtrip_fig")
+    st.caption("Image 0, one panel per channel. Red outlines: cells where the round trip changed the value. "
+               "Channel 0 of a1 is a mix of all of a's channels: 'data contamination'.")
+    code_panel(f"""import torch
+
+a = torch.arange({rt.a.numel()}).view({b}, {c}, {h}, {w})  # (B, C, H, W)
+flat = a.transpose(1, 3).contiguous().view({b}, {c * h * w})  # (B, W*H*C), channels last
+
+a1 = flat.view({b}, {c}, {h}, {w})  # wrong: the memory is in (B, W, H, C) order
+print(torch.all(torch.eq(a, a1)))  # tensor({rt.wrong_equal})
+
+a2 = flat.view({b}, {w}, {h}, {c}).transpose(1, 3)  # right: undo the steps in reverse order
+print(torch.all(torch.eq(a, a2)))  # tensor({rt.right_equal})
+""")
+
+# ---------------------------------------------------------------------------------------------------------
+else:
+    st.text_input("Shape of x", key="cr_sshape")
+    shape = _shape("cr_sshape", max_dims=7)
+    nd = len(shape)
+    ss["cr_udim"] = min(max(ss["cr_udim"], -(nd + 1)), nd)
+    st.slider("unsqueeze(dim)", -(nd + 1), nd, key="cr_udim",
+              help=f"For {nd} dims, unsqueeze takes dim in {-(nd + 1)}..{nd}: the new dim's position in the result.")
+    links.publish(PARAMS)
+    d = ss["cr_udim"]
+    x = torch.zeros(()).expand(*shape)
+    u = x.unsqueeze(d)
+    squeezed = x.squeeze()
+    m = st.columns(3)
+    m[0].metric("x", T.fmt_shape(shape))
+    m[1].metric(f"x.unsqueeze({d})", T.fmt_shape(u.shape))
+    m[2].metric("x.squeeze()", T.fmt_shape(squeezed.shape), help="Without dim: every size-1 dim goes.")
+    st.markdown(f"A negative dim counts from the end **of the result**: `unsqueeze({d})` is `unsqueeze({d % (nd + 1)})` "
+                f"because the result has {nd + 1} dims. For squeeze, a negative dim counts in x ({nd} dims).")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**unsqueeze(dim)** for every valid dim")
+        st.dataframe(pd.DataFrame(T.unsqueeze_table(shape)), hide_index=True, key="cr_unsq_table")
+    with c2:
+        st.markdown("**squeeze(dim)** for every valid dim")
+        st.dataframe(pd.DataFrame(T.squeeze_table(shape)), hide_index=True, key="cr_sq_table")
+    code_panel(f"""import torch
+
+x = torch.zeros{T.fmt_shape(shape)}
+print(x.unsqueeze({d}).shape)  # torch.Size({list(u.shape)})
+print(x.squeeze().shape)  # torch.Size({list(squeezed.shape)})
+""" + "".join(f"print(x.squeeze({i}).shape)  # torch.Size({list(x.squeeze(i).shape)})\n" for i in range(-nd, 0)))
