@@ -746,8 +746,13 @@ def make_inputs(shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
     for k, s in enumerate(shapes):
         check_numel(s, f"Tensor {k}")
     check_numel((sum(math.prod(s) for s in shapes),), "All tensors together")
-    scale = 10 ** len(str(max(max((math.prod(s) for s in shapes), default=1) - 1, 0)))
+    scale = input_scale(shapes)
     return [torch.arange(math.prod(s)).reshape(s) + k * scale for k, s in enumerate(shapes)]
+
+
+def input_scale(shapes: list[tuple[int, ...]]) -> int:
+    """The power of ten above every tensor's size: tensor k starts at k * input_scale(shapes)."""
+    return 10 ** len(str(max(max((math.prod(s) for s in shapes), default=1) - 1, 0)))
 
 
 def cat(shapes: list[tuple[int, ...]], dim: int) -> Joined:
