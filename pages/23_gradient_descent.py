@@ -90,13 +90,17 @@ st.button("Pause" if playing else "Play the iterates", key="gd_play", on_click=_
           icon=":material/pause:" if playing else ":material/play_arrow:", disabled=last == 0)
 
 
+st.session_state["gd_tick"] = False  # the fragment advances only on its timer, not in a full run
+
+
 @st.fragment(run_every=PLAY_INTERVAL_S if playing else None)
 def _stepper() -> None:
-    if st.session_state.get("gd_playing"):
+    if st.session_state.get("gd_playing") and st.session_state.get("gd_tick"):
         if st.session_state["gd_step"] >= last:
             st.session_state["gd_playing"] = False
             st.rerun()  # a full rerun stops the timer and turns the button back into Play
         st.session_state["gd_step"] += 1
+    st.session_state["gd_tick"] = True
     k = st.slider("show step k", 0, max(last, 1), key="gd_step", disabled=last == 0)
     k = min(k, last)
     grad = float(result.grads[k])

@@ -85,7 +85,7 @@ left, right = st.columns(2)
 with left:
     lines = {"hand-derived": (hand.w, hand.b, COLORS[0], "solid"),
              "autograd + torch.optim": (auto.w, auto.b, COLORS[1], "dash"),
-             "least squares": (best[0], best[1], "black", "dot"),
+             "least-squares line": (best[0], best[1], "black", "dot"),
              "true line": (w_true, b_true, COLORS[2], "dashdot")}
     st.plotly_chart(figures.regression_fit(x, y, lines), key="lr_fit_fig")
 with right:

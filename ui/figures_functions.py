@@ -204,7 +204,7 @@ def loss_surface(ws, bs, surface, hand, auto, best) -> go.Figure:
         path = _np(fit.path)
         fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=label,
                                  line=dict(color=color, width=width, dash=dash), marker=dict(size=3)))
-    fig.add_trace(go.Scatter(x=[best[0]], y=[best[1]], mode="markers", name="least squares",
+    fig.add_trace(go.Scatter(x=[best[0]], y=[best[1]], mode="markers", name="least-squares minimum",
                              marker=dict(symbol="star", size=16, color="gold", line=dict(color="black", width=1))))
     fig.update_xaxes(title_text="w")
     fig.update_yaxes(title_text="b")

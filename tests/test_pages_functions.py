@@ -1,0 +1,348 @@
+"""AppTest of the Functions & gradients pages: the values they show, bad input, and shareable settings."""
+
+import base64
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core import functions as fn
+from tests.conftest import open_page, plotly_specs
+
+ACT, LOSS, SOFTMAX = "pages/20_activations.py", "pages/21_losses.py", "pages/22_softmax.py"
+GD, REG, BP = "pages/23_gradient_descent.py", "pages/24_linear_regression.py", "pages/25_backprop.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table(at, column: str):
+    """The first dataframe on the page that has this column."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no dataframe with column {column!r}")
+
+
+def values(data) -> list:
+    """A plotly data array as a list: plotly writes numpy arrays as base64 'bdata' blocks."""
+    if isinstance(data, dict) and "bdata" in data:
+        arr = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        if "shape" in data:
+            arr = arr.reshape([int(n) for n in str(data["shape"]).split(",")])
+        return arr.tolist()
+    return list(data)
+
+
+def trace(specs, name: str) -> dict:
+    """The first trace with this name, its x/y/z decoded to lists."""
+    for spec in specs:
+        for t in spec["data"]:
+            if t.get("name") == name:
+                return decoded(t)
+    raise AssertionError(f"no trace named {name!r}")
+
+
+def decoded(t: dict) -> dict:
+    return {**t, **{k: values(t[k]) for k in ("x", "y", "z") if k in t}}
+
+
+def rerun(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ------------------------------------------------------------------------------------------------ activations
+
+
+def test_activations_sigmoid_max_gradient_and_saturation(app):
+    at = open_page(app, ACT)
+    m = metrics(at)
+    assert m["max f'(x) of sigmoid"] == "0.2500" and m["at x"] == "0.00" and m["f'(0)"] == "0.2500"
+    peak = trace(plotly_specs(at), "max f'(x) of sigmoid")
+    assert peak["y"][0] == pytest.approx(0.25, abs=1e-6)
+    shapes = [s for s in plotly_specs(at)[0]["layout"]["shapes"] if s["type"] == "rect"]
+    edges = sorted({round(s["x1"], 2) for s in shapes} | {round(s["x0"], 2) for s in shapes})
+    assert edges == [-6.0, -4.59, 4.59, 6.0]
+    assert any("0.25" in i.value for i in at.info)
+    rows = table(at, "max f'(x)").set_index("activation")
+    assert rows.loc["tanh", "max f'(x)"] == pytest.approx(1.0, abs=1e-6)
+    assert rows.loc["ReLU", "saturated share"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_activations_leaky_slope_drives_the_autograd_curve(app):
+    at = open_page(app, ACT)
+    assert at.slider(key="act_slope").disabled
+    at.selectbox(key="act_focus").set_value("LeakyReLU")
+    rerun(at)
+    at.slider(key="act_slope").set_value(0.3)
+    rerun(at)
+    assert not at.slider(key="act_slope").disabled
+    curve = [decoded(t) for t in plotly_specs(at)[0]["data"] if t.get("name") == "LeakyReLU"][1]  # f'(x)
+    xs, grads = curve["x"], curve["y"]
+    assert all(g == pytest.approx(0.3) for x, g in zip(xs, grads, strict=True) if x < -0.01)
+    assert all(g == pytest.approx(1.0) for x, g in zip(xs, grads, strict=True) if x > 0.01)
+    assert "negative_slope=0.3" in at.code[0].value
+    assert metrics(at)["saturated share of the range"] == "0%"
+
+
+def test_activations_empty_range_is_a_message(app):
+    at = open_page(app, ACT)
+    at.slider(key="act_range").set_value((2.0, 2.0))
+    rerun(at)
+    assert "single point" in at.warning[0].value
+
+
+def test_activations_settings_come_from_the_link(app):
+    app.query_params.update({"act_focus": "tanh", "act_range": "-3,3", "act_compare": "GELU"})
+    at = open_page(app, ACT)
+    assert at.selectbox(key="act_focus").value == "tanh"
+    assert metrics(at)["max f'(x) of tanh"] == "1.0000"
+    assert at.multiselect(key="act_compare").value == ["GELU"]
+    assert "torch.linspace(-3, 3, 401" in at.code[0].value
+
+
+# ----------------------------------------------------------------------------------------------------- losses
+
+
+def test_losses_sigmoid_mse_saturates_cross_entropy_does_not(app):
+    at = open_page(app, LOSS)
+    at.slider(key="loss_z").set_value(-8.0)
+    rerun(at)
+    m = metrics(at)
+    p = 1 / (1 + math.exp(8))
+    assert float(m["p = σ(z)"]) == pytest.approx(p, rel=1e-3)
+    assert float(m["dL/dz, sigmoid + MSE"]) == pytest.approx((p - 1) * p * (1 - p), rel=1e-3)
+    assert float(m["dL/dz, cross-entropy"]) == pytest.approx(p - 1, rel=1e-3)
+    rows = table(at, "dL/dz (autograd)").set_index("loss")
+    for name in ("sigmoid + BCE", "BCE with logits", "cross-entropy", "log_softmax + NLL"):
+        assert rows.loc[name, "dL/dz (autograd)"] == pytest.approx(rows.loc["formula p − y", "dL/dz (autograd)"],
+                                                                   rel=1e-4)
+        assert rows.loc[name, "loss value"] == pytest.approx(8.000335, rel=1e-4)
+    assert rows.loc["sigmoid + MSE", "dL/dz (autograd)"] == pytest.approx(
+        rows.loc["formula (p − y) p (1 − p)", "dL/dz (autograd)"], rel=1e-3)
+    mse = trace(plotly_specs(at), "sigmoid + MSE")
+    assert max(abs(v) for v in mse["y"]) < 0.5  # sigmoid + MSE never exceeds 1/2
+
+
+def test_losses_cross_entropy_equals_log_softmax_plus_nll(app):
+    at = open_page(app, LOSS)
+    m = metrics(at)
+    assert m["F.cross_entropy(z, y)"] == m["F.nll_loss(F.log_softmax(z), y)"] == "0.417030"
+    assert any("agree" in s.value for s in at.success)
+    at.text_input(key="loss_logits").set_value("0.5, -1, 3, 2")
+    at.number_input(key="loss_class").set_value(3)
+    rerun(at)
+    m = metrics(at)
+    z = torch.tensor([[0.5, -1.0, 3.0, 2.0]])
+    expected = torch.nn.functional.cross_entropy(z, torch.tensor([3])).item()
+    assert float(m["F.cross_entropy(z, y)"]) == pytest.approx(expected, abs=1e-6)
+    assert m["F.cross_entropy(z, y)"] == m["F.nll_loss(F.log_softmax(z), y)"]
+    grads = table(at, "logits.grad (autograd)")
+    assert grads["logits.grad (autograd)"].tolist() == pytest.approx(grads["p − onehot(y)"].tolist(), abs=1e-6)
+
+
+def test_losses_bad_logits_and_class_are_messages(app):
+    at = open_page(app, LOSS)
+    at.text_input(key="loss_logits").set_value("2, abc")
+    rerun(at)
+    assert "'abc' is not a number" in at.error[0].value
+    at.text_input(key="loss_logits").set_value("1, 2")
+    at.number_input(key="loss_class").set_value(4)
+    rerun(at)
+    assert "0..1" in at.error[0].value
+    at.text_input(key="loss_logits").set_value("1")
+    rerun(at)
+    assert "at least 2 numbers" in at.error[0].value
+
+
+def test_losses_huber_gradient_is_clipped_at_delta(app):
+    at = open_page(app, LOSS)
+    at.slider(key="loss_delta").set_value(0.5)
+    rerun(at)
+    huber = [decoded(t) for t in plotly_specs(at)[0]["data"] if t.get("name") == "Huber"][1]
+    assert max(huber["y"]) == pytest.approx(0.5) and min(huber["y"]) == pytest.approx(-0.5)
+
+
+# ---------------------------------------------------------------------------------------------------- softmax
+
+
+def test_softmax_jacobian_diagonal_is_p_one_minus_p(app):
+    at = open_page(app, SOFTMAX)
+    rows = table(at, "J[i, i] (autograd)")
+    assert rows["J[i, i] (autograd)"].tolist() == pytest.approx(rows["p_i (1 − p_i) / T"].tolist(), abs=1e-7)
+    assert rows["row sum of J"].abs().max() < 1e-6
+    heat = decoded(plotly_specs(at)[1]["data"][0])
+    z = torch.tensor(heat["z"], dtype=torch.float64)
+    p = torch.softmax(torch.tensor([2.0, 1.0, 0.1, -1.0]), 0)
+    torch.testing.assert_close(z.diagonal(), (p * (1 - p)).double(), atol=1e-6, rtol=1e-5)
+    assert z[0, 1].item() == pytest.approx(-(p[0] * p[1]).item(), abs=1e-6)
+    bars = decoded(plotly_specs(at)[0]["data"][0])
+    assert bars["y"] == pytest.approx(p.tolist(), abs=1e-6)
+
+
+def test_softmax_temperature_flattens(app):
+    at = open_page(app, SOFTMAX)
+    at.slider(key="sm_temperature").set_value(5.0)
+    rerun(at)
+    rows = table(at, "J[i, i] (autograd)")
+    p = torch.softmax(torch.tensor([2.0, 1.0, 0.1, -1.0]) / 5.0, 0)
+    assert rows["p_i"].tolist() == pytest.approx(p.tolist(), abs=1e-6)
+    assert rows["J[i, i] (autograd)"].tolist() == pytest.approx((p * (1 - p) / 5).tolist(), abs=1e-7)
+    assert len(plotly_specs(at)[0]["data"]) == 2  # T = 5 and T = 1 side by side
+
+
+def test_softmax_naive_overflows_at_large_logits(app):
+    at = open_page(app, SOFTMAX)
+    assert any("No overflow" in s.value for s in at.success)
+    at.slider(key="sm_shift").set_value(100.0)
+    rerun(at)
+    assert "Naive softmax failed" in at.error[0].value
+    rows = table(at, "naive exp / Σ exp")
+    assert set(rows["naive exp / Σ exp"]) == {"nan"}
+    assert rows["stable (z − max z)"].tolist() == rows["torch.softmax"].tolist()
+    p = torch.softmax(torch.tensor([2.0, 1.0, 0.1, -1.0]), 0)
+    assert [float(v) for v in rows["stable (z − max z)"]] == pytest.approx(p.tolist(), abs=1e-6)
+    assert metrics(at)["log(Σ exp(z)) naive"] == "inf"
+
+
+def test_softmax_bad_logits_are_a_message(app):
+    at = open_page(app, SOFTMAX)
+    at.text_input(key="sm_logits").set_value("1, 2, [3")
+    rerun(at)
+    assert at.error and "not a number" in at.error[0].value
+
+
+# ------------------------------------------------------------------------------------------- gradient descent
+
+
+def test_gradient_descent_default_converges_on_the_seed_function(app):
+    at = open_page(app, GD)
+    assert at.selectbox(key="gd_fn").value == "x^2 sin(x)"
+    assert "Converged to x = 5.0870" in at.success[0].value
+    assert float(metrics(at)["x_k"]) == pytest.approx(5.087, abs=1e-3)
+    at.slider(key="gd_step").set_value(0)
+    rerun(at)
+    m = metrics(at)
+    assert float(m["x_k"]) == 3.0 and float(m["f'(x_k) (autograd)"]) == pytest.approx(
+        2 * 3 * math.sin(3) + 9 * math.cos(3), rel=1e-4)
+    path = trace(plotly_specs(at), "iterates x_k")
+    assert path["x"] == [3.0]
+
+
+def test_gradient_descent_divergence_message_and_only_finite_points(app):
+    at = open_page(app, GD)
+    at.selectbox(key="gd_fn").set_value("x^2")
+    at.slider(key="gd_lr").set_value(1.1)
+    at.slider(key="gd_x0").set_value(2.0)
+    rerun(at)
+    assert "Diverged at step 47" in at.error[0].value
+    specs = plotly_specs(at)
+    path = trace(specs, "iterates x_k")
+    assert len(path["x"]) == 47 and all(math.isfinite(v) for v in path["x"] + path["y"])
+    for spec in specs:
+        for t in spec["data"]:
+            assert all(v is None or math.isfinite(v) for v in decoded(t).get("y", []) if isinstance(v, float))
+
+
+def test_gradient_descent_presets(app):
+    at = open_page(app, GD)
+    at.button(key="gd_preset_oscillating").click()
+    rerun(at)
+    assert at.slider(key="gd_lr").value == pytest.approx(0.06)
+    assert "Oscillating" in at.warning[0].value
+    at.button(key="gd_preset_diverging").click()
+    rerun(at)
+    assert "Diverged" in at.error[0].value
+    assert "lr = 0.4" in at.code[0].value
+
+
+def test_gradient_descent_play_starts_from_the_first_step(app):
+    at = open_page(app, GD)
+    at.button(key="gd_play").click()
+    rerun(at)
+    assert at.slider(key="gd_step").value == 0
+    assert at.session_state["gd_playing"] is True
+
+
+# ------------------------------------------------------------------------------------------ linear regression
+
+
+def test_linear_regression_two_fits_agree_with_least_squares(app):
+    at = open_page(app, REG)
+    m = metrics(at)
+    x, y = fn.make_line(50, 2.0, -1.0, 0.5, seed=0)
+    w, b = fn.least_squares(x, y)
+    assert m["hand-derived w, b"] == m["autograd + SGD w, b"] == m["least squares w, b"] == f"{w:.4f}, {b:.4f}"
+    assert float(m["max |hand − autograd|"]) < 1e-5
+    assert "Both fits reach the least-squares line" in at.success[0].value
+    specs = plotly_specs(at)
+    hand, auto = trace(specs, "hand-derived path"), trace(specs, "autograd path")
+    assert hand["x"] == pytest.approx(auto["x"], abs=1e-5) and len(hand["x"]) == 101
+    assert trace(specs, "least-squares minimum")["x"][0] == pytest.approx(w, abs=1e-6)
+    line = trace(specs, "least-squares line")
+    assert line["y"][1] - line["y"][0] == pytest.approx(4 * w, abs=1e-5)  # drawn over x in [-2, 2]
+
+
+def test_linear_regression_new_seed_new_data_same_agreement(app):
+    at = open_page(app, REG)
+    at.number_input(key="lr_seed").set_value(42)
+    at.slider(key="lr_noise").set_value(1.5)
+    at.slider(key="lr_epochs").set_value(300)
+    rerun(at)
+    x, y = fn.make_line(50, 2.0, -1.0, 1.5, seed=42)
+    w, b = fn.least_squares(x, y)
+    assert metrics(at)["least squares w, b"] == f"{w:.4f}, {b:.4f}"
+    assert metrics(at)["hand-derived w, b"] == f"{w:.4f}, {b:.4f}"
+    assert trace(plotly_specs(at), "data")["y"] == pytest.approx(y.tolist(), abs=1e-6)
+
+
+def test_linear_regression_divergence_is_a_message(app):
+    at = open_page(app, REG)
+    at.slider(key="lr_lr").set_value(1.0)
+    at.slider(key="lr_epochs").set_value(500)
+    rerun(at)
+    assert len(at.error) == 2 and "diverged at epoch" in at.error[0].value
+    path = trace(plotly_specs(at), "hand-derived path")
+    assert all(math.isfinite(v) for v in path["x"] + path["y"])
+
+
+# --------------------------------------------------------------------------------------------------- backprop
+
+
+def test_backprop_manual_and_autograd_agree(app):
+    at = open_page(app, BP)
+    grads = table(at, "autograd .grad")
+    assert len(grads) == 1 + 3 + 3 + 3 + 1 + 6 + 3
+    assert grads["|difference|"].max() < 1e-6
+    result = fn.backprop((1.0, -0.5), 0.5, 0, "tanh")
+    w1 = grads.set_index("dL/d").loc["W1[2, 1]", "autograd .grad"]
+    assert w1 == pytest.approx(result.autograd["W1"][2, 1].item(), abs=1e-7)
+    assert float(metrics(at)["loss (ŷ − y)²"]) == pytest.approx(result.forward["loss"].item(), abs=1e-4)
+
+
+def test_backprop_retain_graph_and_zero_grad(app):
+    at = open_page(app, BP)
+    assert "backward through the graph a second time" in at.error[0].value
+    retain = table(at, "after 2 backwards")
+    assert retain["ratio"].tolist() == pytest.approx([2.0, 2.0, 2.0])
+    at.slider(key="bp_calls").set_value(6)
+    rerun(at)
+    acc = table(at, "W2.grad[0, 0] without zero_grad")
+    assert acc["ratio"].tolist() == pytest.approx([1, 2, 3, 4, 5, 6], rel=1e-5)
+    m = metrics(at)
+    assert float(m["final loss with zero_grad()"]) < 1e-6 < float(m["final loss, zero_grad() forgotten"])
+    flags = table(at, "grad_fn").set_index("tensor")
+    assert not flags.loc["x", "requires_grad"] and flags.loc["W2", "has .grad after backward()"]
+
+
+def test_backprop_relu_and_other_seed(app):
+    at = open_page(app, BP)
+    at.selectbox(key="bp_act").set_value("ReLU")
+    at.number_input(key="bp_seed").set_value(3)
+    rerun(at)
+    assert table(at, "autograd .grad")["|difference|"].max() < 1e-6
+    assert "torch.relu" in at.code[0].value and "manual_seed(3)" in at.code[0].value
