@@ -52,7 +52,7 @@ st.latex(fn.ACTIVATIONS[focus].latex)
 cols = st.columns(4)
 cols[0].metric(f"max f'(x) of {focus}", f"{peak[1]:.4f}", help="The largest factor this unit can pass back.")
 cols[1].metric("at x", f"{peak[0]:.2f}")
-cols[2].metric("saturated share of the range", f"{fn.saturated_share(main):.0%}",
+cols[2].metric("saturated share", f"{fn.saturated_share(main):.0%}",
                help=f"Where |f'(x)| < {fn.SATURATION}")
 cols[3].metric("f'(0)", f"{float(fn.activation_curve(focus, 0.0, 0.0, 1, slope=slope, beta=beta).grad[0]):.4f}")
 

@@ -78,18 +78,20 @@ cols = st.columns(4)
 cols[0].metric("p = σ(z)", f"{p0:.4g}")
 cols[1].metric("dL/dz, sigmoid + MSE", f"{mse_grad:.4g}", help="autograd; equals (p − y) p (1 − p)")
 cols[2].metric("dL/dz, cross-entropy", f"{ce_grad:.4g}", help="autograd; equals p − y")
-cols[3].metric("cross-entropy pushes", f"{abs(ce_grad) / max(abs(mse_grad), 1e-30):,.0f}× harder")
-st.plotly_chart(figures.classification_losses(curves, CLS, z0=z0), key="loss_cls_fig")
+cols[3].metric("|CE| / |MSE| gradient", f"{abs(ce_grad) / max(abs(mse_grad), 1e-30):,.0f}×",
+               help="How many times harder cross-entropy pushes the logit than sigmoid + MSE does, here.")
+st.plotly_chart(figures.classification_losses(curves, CLS, z0=z0, at=at), key="loss_cls_fig")
 
 rows = []
 for name, c in at.items():
+    mse = name == "sigmoid + MSE"
     rows.append({"loss": name, "loss value": float(c.loss[0]), "dL/dz (autograd)": float(c.grad_z[0]),
+                 "by the formula": "(p − y) p (1 − p)" if mse else "p − y",
+                 "formula value": (p0 - 1) * p0 * (1 - p0) if mse else p0 - 1,
                  "dL/dp (autograd)": float(c.grad_p[0]) if c.grad_p is not None else None})
-rows.append({"loss": "formula (p − y) p (1 − p)", "dL/dz (autograd)": (p0 - 1) * p0 * (1 - p0)})
-rows.append({"loss": "formula p − y", "dL/dz (autograd)": p0 - 1})
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="loss_cls_table",
              column_config={c: st.column_config.NumberColumn(format="%.6g")
-                            for c in ("loss value", "dL/dz (autograd)", "dL/dp (autograd)")})
+                            for c in ("loss value", "dL/dz (autograd)", "formula value", "dL/dp (autograd)")})
 st.caption("BCE on σ(z), BCE-with-logits, cross-entropy over the logits [0, z] and NLL on log_softmax are the "
            "same loss written four ways, so their curves lie on top of each other. BCE-with-logits and "
            "cross-entropy take the logit directly, which is numerically safer than σ(z) followed by a log.")

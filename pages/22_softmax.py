@@ -63,8 +63,9 @@ st.dataframe(pd.DataFrame({"class i": range(len(logits)), "p_i": p.tolist(),
                            "J[i, i] (autograd)": diag.tolist(),
                            "row sum of J": result.jacobian.sum(dim=1).tolist()}),
              hide_index=True, key="sm_table",
-             column_config={c: st.column_config.NumberColumn(format="%.6f")
-                            for c in ("p_i", "p_i (1 − p_i) / T", "J[i, i] (autograd)", "row sum of J")})
+             column_config={**{c: st.column_config.NumberColumn(format="%.6f")
+                               for c in ("p_i", "p_i (1 − p_i) / T", "J[i, i] (autograd)")},
+                            "row sum of J": st.column_config.NumberColumn(format="%.1e")})
 code_panel(fn.softmax_code(logits, temperature))
 
 st.subheader("Numerical stability: the log-sum-exp trick")

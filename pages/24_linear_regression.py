@@ -65,11 +65,18 @@ for label, fit in (("hand-derived", hand), ("autograd + torch.optim", auto)):
 
 gap = max(abs(hand.w - auto.w), abs(hand.b - auto.b))
 off = max(abs(hand.w - best[0]), abs(hand.b - best[1]), abs(auto.w - best[0]), abs(auto.b - best[1]))
-cols = st.columns(4)
-cols[0].metric("hand-derived w, b", f"{hand.w:.4f}, {hand.b:.4f}")
-cols[1].metric("autograd + SGD w, b", f"{auto.w:.4f}, {auto.b:.4f}")
-cols[2].metric("least squares w, b", f"{best[0]:.4f}, {best[1]:.4f}", help="torch.linalg.lstsq: the exact answer")
-cols[3].metric("max |hand − autograd|", f"{gap:.1e}")
+cols = st.columns(3)
+cols[0].metric("max |hand − autograd|", f"{gap:.1e}", help="largest difference in w or b between the two fits")
+cols[1].metric("max |fit − least squares|", f"{off:.1e}", help="torch.linalg.lstsq gives the exact minimiser")
+cols[2].metric("final MSE (hand-derived)", f"{float(hand.losses[-1]):.5g}")
+st.dataframe(pd.DataFrame([
+    {"fit": "hand-derived gradient", "w": hand.w, "b": hand.b, "epochs run": len(hand.losses) - 1},
+    {"fit": "autograd + torch.optim.SGD", "w": auto.w, "b": auto.b, "epochs run": len(auto.losses) - 1},
+    {"fit": "least squares (torch.linalg.lstsq)", "w": best[0], "b": best[1], "epochs run": None},
+    {"fit": "true line (before noise)", "w": w_true, "b": b_true, "epochs run": None},
+]), hide_index=True, key="lr_results",
+    column_config={"w": st.column_config.NumberColumn(format="%.4f"),
+                   "b": st.column_config.NumberColumn(format="%.4f")})
 if hand.diverged_at is None and auto.diverged_at is None:
     if gap < AGREE and off < AGREE:
         st.success(f"Both fits reach the least-squares line: w = {best[0]:.4f}, b = {best[1]:.4f} (within {AGREE:g}).",

@@ -73,7 +73,7 @@ for name in ("y_hat", "h", "z1", "W2", "b2", "W1", "b1"):
         index = [int(v) for v in np.unravel_index(i, shape)] if len(shape) > 1 else [i]
         rows.append({"dL/d": f"{name}[{', '.join(map(str, index))}]", "chain rule by hand": float(manual[i]),
                      "autograd .grad": float(auto[i]), "|difference|": abs(float(manual[i]) - float(auto[i]))})
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="bp_grads",
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="bp_grads", height=35 * (len(rows) + 1) + 3,
              column_config={"chain rule by hand": st.column_config.NumberColumn(format="%.6f"),
                             "autograd .grad": st.column_config.NumberColumn(format="%.6f"),
                             "|difference|": st.column_config.NumberColumn(format="%.1e")})
@@ -142,8 +142,9 @@ if len(without_zero[0]) < steps:
     st.warning(f"Without zero_grad the loss blew up (not finite) after {len(without_zero[0])} steps.",
                icon=":material/warning:")
 st.plotly_chart(figures.training_with_and_without_zero_grad(with_zero, without_zero), key="bp_train_fig")
-st.caption("Forgetting zero_grad turns the gradient into a sum that keeps growing: the steps get longer and "
-           "longer, like momentum that never forgets, so the loss overshoots and oscillates instead of settling.")
+st.caption("Forgetting zero_grad makes every step use the sum of all past gradients, like momentum that never "
+           "forgets: the sum keeps pushing the way the loss used to slope, so the weights overshoot and the loss "
+           "oscillates instead of settling.")
 code_panel(fn.zero_grad_code(x, y, seed, act, lr, steps, zero_grad=False),
            title="PyTorch code that ran (the forgotten zero_grad)")
 links.share_button(PARAMS)

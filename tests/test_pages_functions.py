@@ -86,7 +86,7 @@ def test_activations_leaky_slope_drives_the_autograd_curve(app):
     assert all(g == pytest.approx(0.3) for x, g in zip(xs, grads, strict=True) if x < -0.01)
     assert all(g == pytest.approx(1.0) for x, g in zip(xs, grads, strict=True) if x > 0.01)
     assert "negative_slope=0.3" in at.code[0].value
-    assert metrics(at)["saturated share of the range"] == "0%"
+    assert metrics(at)["saturated share"] == "0%"
 
 
 def test_activations_empty_range_is_a_message(app):
@@ -119,11 +119,14 @@ def test_losses_sigmoid_mse_saturates_cross_entropy_does_not(app):
     assert float(m["dL/dz, cross-entropy"]) == pytest.approx(p - 1, rel=1e-3)
     rows = table(at, "dL/dz (autograd)").set_index("loss")
     for name in ("sigmoid + BCE", "BCE with logits", "cross-entropy", "log_softmax + NLL"):
-        assert rows.loc[name, "dL/dz (autograd)"] == pytest.approx(rows.loc["formula p − y", "dL/dz (autograd)"],
-                                                                   rel=1e-4)
+        assert rows.loc[name, "by the formula"] == "p − y"
+        assert rows.loc[name, "dL/dz (autograd)"] == pytest.approx(rows.loc[name, "formula value"], rel=1e-4)
         assert rows.loc[name, "loss value"] == pytest.approx(8.000335, rel=1e-4)
+    assert rows.loc["sigmoid + MSE", "by the formula"] == "(p − y) p (1 − p)"
     assert rows.loc["sigmoid + MSE", "dL/dz (autograd)"] == pytest.approx(
-        rows.loc["formula (p − y) p (1 − p)", "dL/dz (autograd)"], rel=1e-3)
+        rows.loc["sigmoid + MSE", "formula value"], rel=1e-3)
+    assert rows.loc["sigmoid + BCE", "dL/dp (autograd)"] == pytest.approx(-1 / p, rel=1e-3)
+    assert trace(plotly_specs(at), "cross-entropy at z")["y"][0] == pytest.approx(p - 1, rel=1e-3)
     mse = trace(plotly_specs(at), "sigmoid + MSE")
     assert max(abs(v) for v in mse["y"]) < 0.5  # sigmoid + MSE never exceeds 1/2
 
@@ -276,8 +279,10 @@ def test_linear_regression_two_fits_agree_with_least_squares(app):
     m = metrics(at)
     x, y = fn.make_line(50, 2.0, -1.0, 0.5, seed=0)
     w, b = fn.least_squares(x, y)
-    assert m["hand-derived w, b"] == m["autograd + SGD w, b"] == m["least squares w, b"] == f"{w:.4f}, {b:.4f}"
-    assert float(m["max |hand − autograd|"]) < 1e-5
+    fits = table(at, "epochs run").set_index("fit")
+    for name in ("hand-derived gradient", "autograd + torch.optim.SGD", "least squares (torch.linalg.lstsq)"):
+        assert fits.loc[name, "w"] == pytest.approx(w, abs=1e-4) and fits.loc[name, "b"] == pytest.approx(b, abs=1e-4)
+    assert float(m["max |hand − autograd|"]) < 1e-5 and float(m["max |fit − least squares|"]) < 1e-4
     assert "Both fits reach the least-squares line" in at.success[0].value
     specs = plotly_specs(at)
     hand, auto = trace(specs, "hand-derived path"), trace(specs, "autograd path")
@@ -295,8 +300,10 @@ def test_linear_regression_new_seed_new_data_same_agreement(app):
     rerun(at)
     x, y = fn.make_line(50, 2.0, -1.0, 1.5, seed=42)
     w, b = fn.least_squares(x, y)
-    assert metrics(at)["least squares w, b"] == f"{w:.4f}, {b:.4f}"
-    assert metrics(at)["hand-derived w, b"] == f"{w:.4f}, {b:.4f}"
+    fits = table(at, "epochs run").set_index("fit")
+    assert fits.loc["least squares (torch.linalg.lstsq)", "w"] == pytest.approx(w, abs=1e-6)
+    assert fits.loc["hand-derived gradient", "w"] == pytest.approx(w, abs=1e-4)
+    assert fits.loc["autograd + torch.optim.SGD", "b"] == pytest.approx(b, abs=1e-4)
     assert trace(plotly_specs(at), "data")["y"] == pytest.approx(y.tolist(), abs=1e-6)
 
 

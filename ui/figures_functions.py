@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.plots import COLORS, DIVERGING, SEQUENTIAL, style, tensor_heatmap
+from ui.plots import COLORS, DIVERGING, style, tensor_heatmap
 
 GREY = "#7F7F7F"
 
@@ -23,6 +23,13 @@ def color_of(name: str, names) -> str:
 
 def _pair(titles: tuple[str, str]) -> go.Figure:
     return make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+
+
+def _styled_pair(fig: go.Figure, height: int) -> go.Figure:
+    """The app's style, with the legend lifted above the two subplot titles."""
+    style(fig, height=height)
+    fig.update_layout(margin=dict(t=70), legend=dict(y=1.09))
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------- activations
@@ -41,9 +48,9 @@ def activations(curves: dict, focus: str, registry, *, zones=(), peak=None) -> g
                                  hovertemplate=f"{name}'(%{{x:.2f}}) = %{{y:.4f}}<extra></extra>"), 1, 2)
     for i, (a, b) in enumerate(zones):
         for col in (1, 2):
-            fig.add_vrect(x0=a, x1=b, fillcolor=GREY, opacity=0.15, line_width=0, row=1, col=col,
-                          annotation_text="saturated" if i == 0 and col == 2 else None,
-                          annotation_position="top left", annotation_font_size=11)
+            label = dict(annotation_text="saturated", annotation_position="top left",
+                         annotation_font_size=11) if i == 0 and col == 2 else {}
+            fig.add_vrect(x0=a, x1=b, fillcolor=GREY, opacity=0.15, line_width=0, row=1, col=col, **label)
     if peak is not None:
         px, py = peak
         fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers+text", name=f"max f'(x) of {focus}",
@@ -51,7 +58,7 @@ def activations(curves: dict, focus: str, registry, *, zones=(), peak=None) -> g
                                  text=[f"max f' = {py:.4g}"], textposition="top right", showlegend=False,
                                  hovertemplate="max f'(%{x:.2f}) = %{y:.4f}<extra></extra>"), 1, 2)
     fig.update_xaxes(title_text="x")
-    return style(fig, height=400)
+    return _styled_pair(fig, 420)
 
 
 # ---------------------------------------------------------------------------------------------------- losses
@@ -69,14 +76,14 @@ def regression_losses(curves: dict, registry, *, delta: float) -> go.Figure:
         for sign in (-1, 1):
             fig.add_hline(y=sign * delta, line=dict(color=GREY, dash="dot", width=1), row=1, col=2)
     fig.update_xaxes(title_text="prediction ŷ")
-    return style(fig, height=360)
+    return _styled_pair(fig, 380)
 
 
 _DASHES = ["solid", "solid", "dash", "dot", "dashdot"]
 _WIDTHS = [3, 6, 3.5, 3, 2]
 
 
-def classification_losses(curves: dict, registry, *, z0: float) -> go.Figure:
+def classification_losses(curves: dict, registry, *, z0: float, at: dict | None = None) -> go.Figure:
     """Each classification loss and dL/dz against the true class's logit z, with the chosen z marked."""
     fig = _pair(("loss (true class y = 1)", "dL/dz, computed by autograd"))
     for i, (name, c) in enumerate(curves.items()):
@@ -88,10 +95,15 @@ def classification_losses(curves: dict, registry, *, z0: float) -> go.Figure:
                       1, 2)
     for col in (1, 2):
         fig.add_vline(x=z0, line=dict(color="black", width=1, dash="dash"), row=1, col=col)
-    fig.add_annotation(x=z0, y=1, yref="paper", text=f"z = {z0:g}", showarrow=False, xanchor="left",
-                       yanchor="bottom", font=dict(size=11))
+    for name in ("sigmoid + MSE", "cross-entropy"):
+        if at and name in at:
+            g = float(at[name].grad_z[0])
+            fig.add_trace(go.Scatter(x=[z0], y=[g], mode="markers+text", text=[f"{g:.3g}"], showlegend=False,
+                                     textposition="middle right", name=f"{name} at z",
+                                     marker=dict(size=10, color=color_of(name, registry),
+                                                 line=dict(color="black", width=1))), 1, 2)
     fig.update_xaxes(title_text="logit z of the true class  (p = σ(z))")
-    return style(fig, height=380)
+    return _styled_pair(fig, 400)
 
 
 def ce_gradient_bars(probs, grad, p_minus_onehot) -> go.Figure:
@@ -144,8 +156,9 @@ def descent(curve, result, step: int) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=xs[:k + 1], y=fs[:k + 1], name="iterates x_k", mode="lines+markers",
         line=dict(color=COLORS[1], width=1.2),
-        marker=dict(size=7, color=np.arange(k + 1), colorscale=SEQUENTIAL, cmin=0, cmax=max(len(xs) - 1, 1),
-                    line=dict(width=0.5, color="white")),
+        marker=dict(size=8, color=np.arange(k + 1), colorscale="Viridis", cmin=0, cmax=max(len(xs) - 1, 1),
+                    line=dict(width=0.5, color="white"), showscale=True,
+                    colorbar=dict(title="step", thickness=10, len=0.8)),
         customdata=np.arange(k + 1), hovertemplate="step %{customdata}: x = %{x:.4f}, f = %{y:.4f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[xs[k]], y=[fs[k]], name=f"step {k}", mode="markers",
                              marker=dict(size=16, color=COLORS[0], line=dict(width=2, color="white"))))
@@ -165,7 +178,9 @@ def descent_progress(result, step: int) -> go.Figure:
     for col in (1, 2):
         fig.add_vline(x=min(step, len(ks) - 1), line=dict(color=COLORS[0], width=1.5), row=1, col=col)
     fig.update_xaxes(title_text="step k")
-    return style(fig, height=260)
+    style(fig, height=280)
+    fig.update_layout(margin=dict(t=30))
+    return fig
 
 
 # ----------------------------------------------------------------------------------------- linear regression
@@ -190,7 +205,7 @@ def regression_losses_over_time(hand, auto) -> go.Figure:
         go.Scatter(y=_np(auto.losses), name="autograd + torch.optim", line=dict(color=COLORS[1], width=2, dash="dash")),
     ])
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="MSE", type="log")
+    fig.update_yaxes(title_text="MSE", type="log", exponentformat="e")
     return style(fig, height=300)
 
 
@@ -231,7 +246,8 @@ def network(result) -> go.Figure:
         (x0, y0), (x1, y1) = pos[a], pos[b]
         fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", showlegend=False, hoverinfo="skip",
                                  line=dict(color=COLORS[0] if g > 0 else COLORS[1], width=1 + 7 * abs(g) / top)))
-        fig.add_annotation(x=x0 + 0.55 * (x1 - x0), y=y0 + 0.55 * (y1 - y0), text=f"{g:+.3f}", showarrow=False,
+        t = 0.25 if a.startswith("x") else 0.55  # near the inputs the six crossing edges are still apart
+        fig.add_annotation(x=x0 + t * (x1 - x0), y=y0 + t * (y1 - y0), text=f"{g:+.3f}", showarrow=False,
                            font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)",
                            hovertext=f"∂L/∂{label} = {g:.5f}")
     fig.add_trace(go.Scatter(x=[2, 3], y=[0, 0], mode="lines", showlegend=False, hoverinfo="skip",
@@ -246,7 +262,7 @@ def network(result) -> go.Figure:
                              marker=dict(size=26, color="white", line=dict(color="black", width=2))))
     fig.update_xaxes(visible=False, range=[-0.4, 3.4])
     fig.update_yaxes(visible=False, range=[-2.8, 3.3])
-    fig = style(fig, height=380)
+    fig = style(fig, height=420)
     fig.add_annotation(x=0.5, y=-2.6, text="edge labels: ∂L/∂w (red +, blue −, width ∝ |∂L/∂w|)",
                        showarrow=False, font=dict(size=11, color="#555"))
     return fig
@@ -262,5 +278,5 @@ def training_with_and_without_zero_grad(with_zero, without_zero) -> go.Figure:
         fig.add_trace(go.Scatter(y=_np(norms), name=label, legendgroup=label, showlegend=False,
                                  line=dict(color=color, width=2.5)), 1, 2)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(type="log", row=1, col=1)
-    return style(fig, height=320)
+    fig.update_yaxes(type="log", exponentformat="e", row=1, col=1)
+    return _styled_pair(fig, 340)
