@@ -1,0 +1,93 @@
+"""Networks pages through AppTest: the values they show are the values torch computes."""
+
+import pytest
+
+from tests.conftest import open_page, plotly_specs
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def _set(at, **values):
+    """Set keyed widgets by key (sliders, number inputs, selects, toggles...) and rerun."""
+    for key, value in values.items():
+        widget = _widget(at, key)
+        widget.set_value(value)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _widget(at, key):
+    for kind in ("slider", "number_input", "selectbox", "toggle", "checkbox", "select_slider", "radio",
+                 "multiselect", "text_input", "segmented_control", "pills"):
+        for w in at.get(kind):
+            if getattr(w, "key", None) == key:
+                return w
+    raise KeyError(key)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 40 Convolution
+
+
+def test_convolution_defaults_formula_equals_torch(app):
+    import torch
+
+    at = open_page(app, "pages/40_convolution.py")
+    m = _metrics(at)
+    assert m["Output size by the formula"] == m["Output size from nn.Conv2d"] == "5"
+    assert m["Output shape"] == "1x1x5x5" and m["Parameters"] == "10"
+    assert m["Features after flatten"] == "576"
+    table = at.dataframe[0].value
+    assert list(table["output (C x H x W)"]) == ["3 x 32 x 32", "8 x 28 x 28", "8 x 14 x 14", "16 x 12 x 12",
+                                                 "16 x 6 x 6", "576"]
+    assert list(table["parameters"])[1] == 3 * 8 * 25 + 8
+    # the page's first output cell is torch's conv output
+    from core import layers
+
+    run = layers.run_conv(layers.ConvConfig(), seed=0)
+    assert any(f"= **{run.y[0, 0, 0, 0].item():g}**" in s.value for s in at.success)
+    assert torch.equal(run.y, torch.nn.functional.conv2d(run.x, run.weight, run.bias))
+
+
+def test_convolution_step_and_groups(app):
+    from core import layers
+
+    at = open_page(app, "pages/40_convolution.py")
+    _set(at, cv_size=9, cv_cin=4, cv_cout=4, cv_groups=2, cv_padding=1, cv_dilation=2, cv_stride=2)
+    m = _metrics(at)
+    assert m["Output size by the formula"] == m["Output size from nn.Conv2d"] == "4"
+    assert m["Parameters"] == "76"  # 4 x (4/2) x 3 x 3 + 4
+    _set(at, cv_pos=5, cv_oc=3)
+    cfg = layers.ConvConfig(9, 4, 4, 3, 2, 1, 2, 2, True)
+    step = layers.conv_step(layers.run_conv(cfg, 0), 3, 1, 1)
+    assert any(f"`conv(x)[0, 3, 1, 1]` = **{step.torch_value:g}**" in s.value for s in at.success)
+    assert any("input channels 2, 3 (group 1 of 2)" in md.value for md in at.markdown)
+    specs = plotly_specs(at)
+    # the input heatmap outlines exactly the k*k cells the kernel reads
+    assert len([s for s in specs[0]["layout"]["shapes"] if s.get("line", {}).get("width") == 3]) == 9
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(cv_size=2, cv_kernel=3), "The output would have size 0 <= 0"),
+    (dict(cv_size=5, cv_kernel=3, cv_dilation=3), "spans d(k-1)+1 = 3*(3-1)+1 = 7 cells"),
+    (dict(cv_cin=3, cv_groups=2), "in_channels (3) is not divisible by groups (2)"),
+    (dict(cv_cin=4, cv_cout=3, cv_groups=2), "out_channels (3) is not divisible by groups (2)"),
+])
+def test_convolution_invalid_configs_are_explained(app, values, message):
+    at = open_page(app, "pages/40_convolution.py")
+    _set(at, **values)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert _metrics(at)["nn.Conv2d"] == "refuses"
+    assert any("What torch says" in md.value for md in at.markdown)
+    assert _metrics(at)["Features after flatten"] == "576"  # the rest of the page still works
+
+
+def test_convolution_worked_example_follows_inputs(app):
+    at = open_page(app, "pages/40_convolution.py")
+    _set(at, cv_ws_size=28, cv_ws_in=1, cv_ws_k1=5, cv_ws_c1=6, cv_ws_k2=5, cv_ws_c2=16)
+    assert _metrics(at)["Features after flatten"] == "256"  # 16 x 4 x 4
+    _set(at, cv_ws_size=8, cv_ws_k1=9)
+    assert any("conv1 gets a 8x8 input, too small" in e.value for e in at.error)
