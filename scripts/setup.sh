@@ -24,7 +24,17 @@ if [ ! -f "$venv/.ready-$hash" ]; then
     "$PYTHON" -m venv "$venv"
   fi
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt
+  # requirements.txt points pip at PyTorch's CPU wheel index (a ~200 MB torch instead of the multi-GB CUDA build,
+  # which is what Streamlit Community Cloud needs). Where that index cannot be reached, install from PyPI only.
+  reqs=$(mktemp -d)
+  cp requirements.txt requirements-dev.txt "$reqs/"
+  if ! "$venv/bin/python" -c "import urllib.request as u; u.urlopen('https://download.pytorch.org/whl/cpu/', timeout=5)" \
+      >/dev/null 2>&1; then
+    echo "PyTorch's CPU wheel index is not reachable: installing torch from the default index."
+    sed -i '/^--extra-index-url https:\/\/download.pytorch.org/d' "$reqs/requirements.txt"
+  fi
+  "$venv/bin/python" -m pip install --quiet -r "$reqs/requirements-dev.txt"
+  rm -rf "$reqs"
   rm -f "$venv"/.ready-*
   touch "$venv/.ready-$hash"
 fi
