@@ -408,10 +408,10 @@ class Found:
 
 
 def cifar10_candidates(path: str | Path | None = None) -> list[Path]:
-    """Where CIFAR-10 is looked for, in order: the given path, $PYLAB_CIFAR10_DIR, the shared copy, the cache."""
-    out = [Path(path).expanduser()] if path else []
-    if os.environ.get("PYLAB_CIFAR10_DIR"):
-        out.append(Path(os.environ["PYLAB_CIFAR10_DIR"]).expanduser())
+    """Where CIFAR-10 is looked for: the given path only; else $PYLAB_CIFAR10_DIR, the shared copy, the cache."""
+    if path:
+        return [Path(path).expanduser()]
+    out = [Path(os.environ["PYLAB_CIFAR10_DIR"]).expanduser()] if os.environ.get("PYLAB_CIFAR10_DIR") else []
     return out + [SHARED_CIFAR10, cache_dir() / "cifar10"]
 
 
@@ -435,7 +435,7 @@ def load_cifar10(path: str | Path | None = None, *, download: bool = False,
     into the cache when nothing is found.
     """
     found = find_cifar10(path)
-    if found is None and path:
+    if found is None and path and not download:
         raise DataUnavailable(f"No CIFAR-10 in {path}: expected `train/<class>/*.jpg` and `test/<class>/*.jpg` "
                               "(ImageFolder layout) or the `cifar-10-batches-py` folder.")
     if found is None and download:
@@ -487,10 +487,13 @@ def read_cifar_batches(folder: Path) -> dict[str, torch.Tensor]:
     """The five training batches and the test batch of `cifar-10-batches-py` -> uint8 (N, 3, 32, 32) + labels."""
 
     def read(name):
-        with open(folder / name, "rb") as f:
-            d = _ArrayUnpickler(f, encoding="bytes").load()
-        x = torch.from_numpy(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).copy())
-        return x, torch.tensor(d[b"labels"], dtype=torch.long)
+        try:
+            with open(folder / name, "rb") as f:
+                d = _ArrayUnpickler(f, encoding="bytes").load()
+            x = torch.from_numpy(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).copy())
+            return x, torch.tensor(d[b"labels"], dtype=torch.long)
+        except (pickle.UnpicklingError, KeyError, ValueError, TypeError, EOFError, OSError) as exc:
+            raise DataError(f"{folder / name} is not a CIFAR-10 batch file: {exc}") from None
 
     train = [read(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = read("test_batch")
