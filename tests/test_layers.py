@@ -199,3 +199,28 @@ def test_dropout_mean_is_preserved_by_the_scaling():
     scaled, unscaled = layers.dropout_means(x, 0.5, seed=0, trials=200)
     assert scaled[-1].item() == pytest.approx(2.0, abs=0.05)
     assert unscaled[-1].item() == pytest.approx(1.0, abs=0.03)
+
+
+def test_sample_images_and_uploads():
+    import io
+
+    from PIL import Image
+
+    from core.data import load_mnist
+
+    images, labels = layers.sample_images("MNIST", 5)
+    mnist = load_mnist()
+    assert images.shape == (5, 1, 28, 28) and torch.equal(images * 255, mnist.x_test[:5].float())
+    assert labels == [str(int(y)) for y in mnist.y_test[:5]]
+    cifar, names = layers.sample_images("CIFAR-10", 12)
+    assert cifar.shape == (12, 3, 32, 32) and 0 <= cifar.min() and cifar.max() <= 1
+    assert names[:3] == ["airplane", "automobile", "bird"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 150), (255, 0, 0)).save(buffer, "PNG")
+    up = layers.decode_upload(buffer.getvalue())
+    assert up.shape == (3, 48, 96) and torch.allclose(up[0], torch.ones(48, 96))
+    assert layers.decode_upload(buffer.getvalue(), grey=True).shape == (1, 48, 96)
+    with pytest.raises(ValueError, match="could not be read as an image"):
+        layers.decode_upload(b"\x89PNG broken")
+    with pytest.raises(ValueError, match="empty"):
+        layers.decode_upload(b"")

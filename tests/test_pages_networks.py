@@ -19,6 +19,19 @@ def _set(at, **values):
     return at
 
 
+def _array(value):
+    """A plotly spec array: plain lists, or plotly's base64 typed arrays {"dtype", "bdata", "shape"}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return arr.reshape([int(v) for v in str(shape).split(",")]) if shape else arr
+    return np.array(value, dtype=float)
+
+
 def _widget(at, key):
     for kind in ("slider", "number_input", "selectbox", "toggle", "checkbox", "select_slider", "radio",
                  "multiselect", "text_input", "segmented_control", "pills"):
@@ -91,3 +104,65 @@ def test_convolution_worked_example_follows_inputs(app):
     assert _metrics(at)["Features after flatten"] == "256"  # 16 x 4 x 4
     _set(at, cv_ws_size=8, cv_ws_k1=9)
     assert any("conv1 gets a 8x8 input, too small" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 41 Filters
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    stripes = (np.arange(width)[None, :] // 10 % 2 * 255).repeat(height, 0).astype("uint8")
+    buffer = io.BytesIO()
+    Image.fromarray(np.stack([stripes] * 3, -1)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_filters_maps_are_the_conv_of_the_mnist_image(app):
+    import numpy as np
+
+    from core import layers
+
+    at = open_page(app, "pages/41_filters.py")
+    m = _metrics(at)
+    assert m["Output shape"] == "1x6x28x28" and m["Parameters"] == "54"
+    images, labels = layers.sample_images("MNIST", 40)
+    run = layers.apply_filters(images[0], ("edge: vertical (Sobel x)", "edge: horizontal (Sobel y)",
+                                           "blur: Gaussian", "sharpen", "random", "random"), seed=0)
+    maps = plotly_specs(at)[2]
+    assert np.allclose(_array(maps["data"][0]["z"]), run.maps[0].numpy(), atol=1e-5)
+    assert np.allclose(_array(maps["data"][5]["z"]), run.maps[5].numpy(), atol=1e-5)
+    assert maps["layout"]["annotations"][0]["text"].startswith("Sobel x")
+    assert any(f"MNIST test image 0: {labels[0]}" in c.value for c in at.caption)
+
+
+def test_filters_cifar_relu_and_grey(app):
+    at = open_page(app, "pages/41_filters.py")
+    _set(at, fl_source="CIFAR-10", fl_index=3, fl_relu=True, fl_random=0)
+    m = _metrics(at)
+    assert m["Output shape"] == "1x4x32x32" and m["Parameters"] == str(4 * 3 * 9)
+    import numpy as np
+
+    maps = plotly_specs(at)[2]
+    assert min(np.min(_array(t["z"])) for t in maps["data"]) >= 0  # ReLU
+    _set(at, fl_grey=True)
+    assert _metrics(at)["Parameters"] == str(4 * 1 * 9)
+    _set(at, fl_filters=[])
+    assert any("Pick at least one kernel" in e.value for e in at.error)
+
+
+def test_filters_upload_is_shrunk_and_bad_files_explained(app):
+    at = open_page(app, "pages/41_filters.py")
+    _set(at, fl_source="Upload")
+    assert any("Upload an image" in i.value for i in at.info)
+    at.file_uploader(key="fl_upload").set_value(("stripes.png", _png(192, 96), "image/png"))
+    at.run()
+    assert not at.exception
+    assert _metrics(at)["Output shape"] == "1x6x48x96"
+    at.file_uploader(key="fl_upload").set_value(("broken.png", b"not an image at all", "image/png"))
+    at.run()
+    assert any("broken.png: This file could not be read as an image" in e.value for e in at.error)

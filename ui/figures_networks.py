@@ -67,6 +67,10 @@ def _axis_name(kind: str, k: int) -> str:
     return kind if k == 0 else f"{kind}{k + 1}"
 
 
+def _span(lo: float, hi: float) -> list[float]:
+    return [min(1.0, max(0.0, round(lo, 6))), min(1.0, max(0.0, round(hi, 6)))]
+
+
 def _panels(count: int, cols: int, *, titles=None, hgap: float = 0.04, vgap: float = 0.1, square: bool = True,
             grid_axes: bool = False, title_size: int = 12) -> tuple[dict, list[tuple[str, str]]]:
     """Layout for `count` panels in a grid of `cols` columns: axis domains, titles; returns (layout, axis refs)."""
@@ -83,9 +87,9 @@ def _panels(count: int, cols: int, *, titles=None, hgap: float = 0.04, vgap: flo
         axis = dict(showgrid=False, zeroline=False, visible=grid_axes)
         if grid_axes:
             axis.update(tickmode="linear", dtick=1, tickfont=dict(size=10), automargin=True)
-        layout[xa] = dict(axis, domain=[x0, x0 + w], anchor=yr, constrain="domain",
+        layout[xa] = dict(axis, domain=_span(x0, x0 + w), anchor=yr, constrain="domain",
                           **({"side": "top"} if grid_axes else {}))
-        layout[ya] = dict(axis, domain=[y1 - h, y1], anchor=xr, autorange="reversed", constrain="domain",
+        layout[ya] = dict(axis, domain=_span(y1 - h, y1), anchor=xr, autorange="reversed", constrain="domain",
                           **({"scaleanchor": xr} if square else {}))
         if titles:
             layout["annotations"].append(dict(text=titles[k], x=x0 + w / 2, y=y1, xref="paper", yref="paper",
