@@ -166,3 +166,44 @@ def test_filters_upload_is_shrunk_and_bad_files_explained(app):
     at.file_uploader(key="fl_upload").set_value(("broken.png", b"not an image at all", "image/png"))
     at.run()
     assert any("broken.png: This file could not be read as an image" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 42 Pooling
+
+
+def test_pooling_grid_and_real_image(app):
+    import torch
+    import torch.nn.functional as F
+
+    from core import layers
+
+    at = open_page(app, "pages/42_pooling.py")
+    m = _metrics(at)
+    assert m["Input"] == "1x28x28" and m["Output"] == "1x14x14" and m["Values kept"] == "25.0%"
+    grid = torch.randint(0, 10, (6, 6), generator=torch.Generator().manual_seed(0)).float()
+    specs = plotly_specs(at)
+    assert (_array(specs[1]["data"][0]["z"]) == F.max_pool2d(grid[None, None], 2)[0, 0].numpy()).all()
+    assert (_array(specs[2]["data"][0]["z"]) == F.avg_pool2d(grid[None, None], 2)[0, 0].numpy()).all()
+    assert len(specs[0]["layout"]["shapes"]) == 9  # one winner per window
+    images, _ = layers.sample_images("MNIST", 1)
+    pooled = F.max_pool2d(images[:1], 2)[0]
+    back = F.interpolate(pooled[None], scale_factor=2.0, mode="nearest")[0]
+    assert m["Error vs the original (nearest)"] == f"{float(((back - images[0]) ** 2).mean()):.4f}"
+
+
+def test_pooling_adaptive_and_invalid(app):
+    from core import layers
+
+    at = open_page(app, "pages/42_pooling.py")
+    _set(at, pl_source="CIFAR-10", pl_kind="adaptive avg", pl_index=7)
+    _set(at, pl_out=5)  # enabled once the pooling is adaptive
+    m = _metrics(at)
+    assert m["Input"] == "3x32x32" and m["Output"] == "3x5x5"
+    sizes = sorted({b - a for a, b in layers.adaptive_windows(32, 5)})
+    assert any(f"windows of {' or '.join(map(str, sizes))} rows" in md.value for md in at.markdown)
+    _set(at, pl_kind="max")
+    _set(at, pl_kernel=2, pl_padding=3)
+    assert any("padding (3) must be at most half the kernel" in e.value for e in at.error)
+    _set(at, pl_kernel=8, pl_padding=0, pl_stride=8)
+    assert _metrics(at)["Output"] == "3x4x4"
