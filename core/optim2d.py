@@ -97,9 +97,9 @@ LANDSCAPES: dict[str, Landscape] = {
         lrs=(("SGD", 1e-3), ("SGD+momentum", 1e-3), ("Nesterov", 1e-3), ("Adagrad", 0.5), ("RMSprop", 0.01),
              ("Adam", 0.05), ("AdamW", 0.05))),
     "Narrow valley": Landscape(
-        "Narrow valley", "0.05*x**2 + 5*y**2", (-10.0, 10.0), (-10.0, 10.0), ((0.0, 0.0),), (-9.0, 3.0),
+        "Narrow valley", "0.05*x**2 + 6*y**2", (-10.0, 10.0), (-10.0, 10.0), ((0.0, 0.0),), (-9.0, 3.0),
         note="Steep across, shallow along: plain SGD zig-zags and crawls, momentum builds up speed along it.",
-        lrs=(("SGD", 0.15), ("SGD+momentum", 0.15), ("Nesterov", 0.15), ("Adagrad", 2.0), ("RMSprop", 0.1),
+        lrs=(("SGD", 0.15), ("SGD+momentum", 0.15), ("Nesterov", 0.1), ("Adagrad", 2.0), ("RMSprop", 0.1),
              ("Adam", 0.5), ("AdamW", 0.5))),
 }
 CUSTOM = "Your formula"
@@ -561,3 +561,20 @@ def grid_values(f: Callable, xlim: Sequence[float], ylim: Sequence[float], n: in
     with torch.no_grad():
         z = torch.as_tensor(f(grid_x, grid_y), dtype=torch.float64).expand(n, n)
     return xs.numpy(), ys.numpy(), z.numpy().copy()
+
+
+def endpoint_clusters(result: BasinMap, known: Sequence[tuple[float, float]], *, tol: float = 0.05,
+                      limit: int = 6) -> list[tuple[float, float]]:
+    """Where paths stopped (|∇f| < 1e-2) away from the known minima, grouped within `tol`, most visited first.
+
+    These are the minima (or saddles) a map finds by itself, e.g. the local minima of Rastrigin.
+    """
+    finals = result.finals.reshape(-1, 2)
+    stopped = (result.grad_norm.ravel() < STATIONARY_GRAD) & (nearest_minimum(finals, known) < 0)
+    if not stopped.any():
+        return []
+    points = finals[stopped]
+    keys, inverse, counts = np.unique(np.round(points / tol).astype(np.int64), axis=0, return_inverse=True,
+                                      return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:limit]
+    return [tuple(float(v) for v in points[inverse.ravel() == k].mean(0)) for k in order]

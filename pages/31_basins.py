@@ -1,0 +1,127 @@
+import numpy as np
+import streamlit as st
+
+from core import optim2d
+from core.parsing import InputError
+from ui import figures_optim as figures
+from ui import links
+from ui.common import code_panel, fail, header
+
+header(
+    "Basins of attraction",
+    "Which minimum gradient descent finds depends on where it starts. Here one optimizer starts from **every "
+    "cell of a grid at once**: all starts sit in one `(n², 2)` tensor, and because `torch.optim` updates every "
+    "element on its own, each row follows exactly the path it would follow alone. Each cell takes the colour "
+    "of the minimum its path ends at, which shows the whole plane split into basins.",
+)
+
+LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)
+FUNCTIONS = (*optim2d.LANDSCAPES, optim2d.CUSTOM)
+DEFAULT_EXPR = "0.1*(x**2 + y**2) + sin(x)*cos(y)"
+
+PARAMS: dict[str, links.Param] = {
+    "bs_fn": links.Choice("Himmelblau", options=FUNCTIONS),
+    "bs_expr": links.Text(DEFAULT_EXPR, max_len=200),
+    "bs_range": links.Float(5.0, 1.0, 20.0),
+    "bs_opt": links.Choice("SGD", options=tuple(optim2d.OPTIMIZERS)),
+    "bs_lr": links.Choice(1e-3, options=LR_CHOICES),
+    "bs_mom": links.Float(0.0, 0.0, 0.99),
+    "bs_steps": links.Int(500, 10, 3000),
+    "bs_n": links.Int(40, 10, 80),
+}
+
+
+def current_landscape() -> optim2d.Landscape:
+    name = st.session_state.get("bs_fn", "Himmelblau")
+    if name == optim2d.CUSTOM:
+        return optim2d.custom_landscape(st.session_state.get("bs_expr", ""), st.session_state.get("bs_range", 5.0))
+    return optim2d.LANDSCAPES[name]
+
+
+def suggest() -> None:
+    """A new function or optimizer: load the learning rate (and momentum) that suit them (a widget callback)."""
+    name = st.session_state.get("bs_opt", "SGD")
+    try:
+        land = current_landscape()
+    except InputError:
+        land = None
+    default = optim2d.default_config(name, land)
+    st.session_state["bs_lr"] = default.lr
+    st.session_state["bs_mom"] = default.momentum
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
+    return optim2d.grid_values(optim2d.formula(text), xlim, ylim, n)
+
+
+@st.cache_data(max_entries=32, show_spinner="Running every start ...")
+def basins(land: optim2d.Landscape, config: optim2d.RunConfig, n: int, steps: int):
+    result = optim2d.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound)
+    found = optim2d.endpoint_clusters(result, land.minima, limit=max(0, 8 - len(land.minima)))
+    return result, found
+
+
+links.bind(PARAMS)
+controls, chart = st.columns([1, 2.1], gap="large")
+
+with controls:
+    st.selectbox("Function", FUNCTIONS, key="bs_fn", on_change=suggest)
+    if st.session_state["bs_fn"] == optim2d.CUSTOM:
+        st.text_input("f(x, y) =", key="bs_expr", max_chars=200,
+                      help="Numbers, x, y, pi, e, + - * / ** (or ^), brackets and sin, cos, tan, exp, log, sqrt, "
+                           "abs, tanh ... Anything else is refused.")
+        st.slider("Plot range: x and y in [-r, r]", 1.0, 20.0, step=0.5, key="bs_range")
+    try:
+        landscape = current_landscape()
+    except InputError as exc:
+        fail(f"This formula cannot be used: {exc}")
+    st.caption(f"f(x, y) = `{landscape.formula}`" + (f"  \n{landscape.note}" if landscape.note else ""))
+    st.slider("Grid: n x n starts", 10, 80, step=2, key="bs_n")
+    st.selectbox("Optimizer", list(optim2d.OPTIMIZERS), key="bs_opt", on_change=suggest)
+    kind = optim2d.OPTIMIZERS[st.session_state["bs_opt"]]
+    st.select_slider("Learning rate (log scale)", LR_CHOICES, key="bs_lr", format_func=lambda v: f"{v:g}")
+    if "momentum" in kind.settings:
+        st.slider("Momentum", 0.0, 0.99, step=0.01, key="bs_mom")
+    st.slider("Steps", 10, 3000, step=10, key="bs_steps")
+    links.share_button(PARAMS)
+
+n, steps = int(st.session_state["bs_n"]), int(st.session_state["bs_steps"])
+config = optim2d.RunConfig(kind.name, lr=float(st.session_state["bs_lr"]),
+                           momentum=float(st.session_state["bs_mom"]) if "momentum" in kind.settings else 0.0,
+                           nesterov=kind.nesterov)
+
+with chart:
+    try:
+        result, found = basins(landscape, config, n, steps)
+    except InputError as exc:
+        links.publish(PARAMS)
+        fail(str(exc))
+    marked = optim2d.Landscape(landscape.name, landscape.formula, landscape.xlim, landscape.ylim,
+                               (*landscape.minima, *found))  # the known minima, then the points the map found
+    categories = optim2d.basin_categories(result, marked.minima)
+    values, counts = np.unique(categories, return_counts=True)
+    count = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+    grid = landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 121)
+    st.plotly_chart(figures.basins(result, categories, marked, count, grid), key="bs_map")
+
+    labels = figures.basin_labels(marked)
+    known = len(landscape.minima)
+    table = [{"ends at": labels[c] + (" (found by the map: |∇f| ≈ 0)" if c >= known else ""),
+              "starts": count[c], "share": count[c] / categories.size}
+             for c in sorted(count, key=lambda c: (c < 0, c if c >= 0 else -c))]
+    st.dataframe(table, hide_index=True,
+                 column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    reached = sum(count.get(i, 0) for i in range(known))
+    if known:
+        st.caption(f"{reached} of {categories.size} starts ({reached / categories.size:.0%}) end within "
+                   f"{optim2d.REACH_TOL:g} of a marked minimum after {steps} steps.")
+    if count.get(optim2d.DIVERGED):
+        st.warning(f"{count[optim2d.DIVERGED]} starts diverged (black): their steps grew until the point left the "
+                   "landscape or overflowed. Try a smaller learning rate.", icon=":material/warning:")
+    if count.get(optim2d.WANDERING, 0) > 0.2 * categories.size:
+        st.info("Many paths are still moving after the last step (light grey): add steps or raise the learning "
+                "rate.", icon=":material/info:")
+
+code_panel(optim2d.basins_code(landscape, config, n, steps))
+links.publish(PARAMS)

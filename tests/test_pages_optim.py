@@ -1,0 +1,250 @@
+"""AppTest of the Optimization pages: values in the table and figures, hostile formulas, divergence, links."""
+
+import base64
+
+import numpy as np
+import pytest
+
+from core import optim2d
+from tests.conftest import open_page, plotly_specs
+from ui import figures_optim as figures
+
+LAB, BASINS = "pages/30_optimizer_lab.py", "pages/31_basins.py"
+
+
+def rerun(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at, column: str):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no dataframe with column {column!r}")
+
+
+def decode(value):
+    """Plotly writes numpy arrays as base64 'bdata' blocks; turn them (and plain lists) into float arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).astype(float)
+    return value
+
+
+def numbers(node):
+    """Every number in a figure spec (data arrays decoded), to check that none is NaN or infinite."""
+    node = decode(node)
+    if isinstance(node, np.ndarray):
+        yield from node.ravel()
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from numbers(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from numbers(v)
+    elif isinstance(node, float):
+        yield node
+
+
+def code(at) -> str:
+    """The PyTorch code panel (the share-link popover holds another, plain-text code block)."""
+    return next(c.value for c in at.code if c.language == "python")
+
+
+def trace(spec: dict, name: str) -> dict:
+    for t in spec["data"]:
+        if t.get("name") == name:
+            return {**t, **{k: decode(t[k]) for k in ("x", "y", "z") if k in t}}
+    raise AssertionError(f"no trace named {name!r}")
+
+
+# --------------------------------------------------------------------------------------------- optimizer lab
+
+
+def test_lab_sgd_from_the_origin_ends_at_3_2(app):
+    at = open_page(app, LAB)
+    rows = table(at, "minimum reached").set_index("optimizer")
+    assert list(rows.index) == ["SGD", "SGD+momentum", "Adam"]
+    assert rows.loc["SGD", "settings"] == "lr=0.001"
+    assert rows.loc["SGD", "final x"] == pytest.approx(3.0, abs=1e-3)
+    assert rows.loc["SGD", "final y"] == pytest.approx(2.0, abs=1e-3)
+    assert rows.loc["SGD", "minimum reached"] == "(3, 2)"
+    assert rows.loc["SGD", "steps to within 1e-3"] == 282
+    assert rows.loc["SGD+momentum", "settings"] == "lr=0.001, momentum=0.78"
+    assert rows.loc["SGD+momentum", "steps to within 1e-3"] < rows.loc["SGD", "steps to within 1e-3"]
+    contour = plotly_specs(at)[0]
+    stars = trace(contour, "minima")
+    assert sorted(zip(stars["x"], stars["y"], strict=True)) == sorted(optim2d.HIMMELBLAU_MINIMA)
+    sgd = trace(contour, "SGD")
+    assert (sgd["x"][0], sgd["y"][0]) == (0.0, 0.0)
+    assert sgd["x"][-1] == pytest.approx(3.0, abs=1e-3) and sgd["y"][-1] == pytest.approx(2.0, abs=1e-3)
+    assert "torch.optim.SGD(params, lr=0.001)" in code(at)
+    assert "torch.optim.SGD(params, lr=0.001, momentum=0.78)" in code(at)
+
+
+def test_lab_other_start_and_settings(app):
+    at = open_page(app, LAB)
+    at.slider(key="ol_x0").set_value(-2.0)
+    at.slider(key="ol_y0").set_value(2.0)
+    at.multiselect(key="ol_opts").set_value(["SGD", "Nesterov", "RMSprop"])
+    rerun(at)
+    at.slider(key="ol_mom_nesterov").set_value(0.5)
+    rerun(at)
+    rows = table(at, "minimum reached").set_index("optimizer")
+    assert (rows["minimum reached"] == "(-2.805, 3.131)").all()
+    assert rows.loc["Nesterov", "settings"] == "lr=0.001, momentum=0.5, nesterov=True"
+    assert "start=(-2.0, 2.0)" in code(at)
+
+
+def test_lab_hostile_formula_is_an_error_not_an_exception(app):
+    at = open_page(app, LAB)
+    at.selectbox(key="ol_fn").set_value(optim2d.CUSTOM)
+    rerun(at)
+    for text, reason in [("__import__('os')", "not an allowed function"), ("().__class__", "Attribute access"),
+                         ("x**9**9", "exponent"), ("lambda: 1", "lambda")]:
+        at.text_input(key="ol_expr").set_value(text)
+        rerun(at)
+        assert at.error and reason in at.error[0].value
+        assert not plotly_specs(at)
+
+
+def test_lab_custom_formula_reaches_its_minimum(app):
+    at = open_page(app, LAB)
+    at.selectbox(key="ol_fn").set_value(optim2d.CUSTOM)
+    rerun(at)
+    at.text_input(key="ol_expr").set_value("(x - 1)^2 + 2*(y + 2)^2")
+    at.multiselect(key="ol_opts").set_value(["SGD"])
+    rerun(at)
+    at.select_slider(key="ol_lr_sgd").set_value(0.05)
+    rerun(at)
+    rows = table(at, "minimum reached")
+    assert rows.loc[0, "final x"] == pytest.approx(1.0, abs=1e-4)
+    assert rows.loc[0, "final y"] == pytest.approx(-2.0, abs=1e-4)
+    assert rows.loc[0, "minimum reached"] == "unknown"
+    assert "return (x - 1) ** 2 + 2 * (y + 2) ** 2" in code(at)
+
+
+def test_lab_huge_learning_rate_diverges_with_a_message_and_no_nan(app):
+    at = open_page(app, LAB)
+    at.select_slider(key="ol_lr_sgd").set_value(10.0)
+    rerun(at)
+    assert any("SGD" in w.value and "diverged at step" in w.value for w in at.warning)
+    rows = table(at, "status").set_index("optimizer")
+    assert rows.loc["SGD", "status"].startswith("diverged at step")
+    assert rows.loc["SGD", "minimum reached"] == "none (diverged)"
+    assert rows.loc["SGD+momentum", "minimum reached"] == "(3, 2)"
+    specs = plotly_specs(at)
+    assert len(specs) == 3
+    for spec in specs:
+        assert all(np.isfinite(v) for v in numbers(spec["data"]))
+    sgd = trace(specs[0], "SGD")
+    assert np.isfinite(sgd["x"]).all() and len(sgd["x"]) >= 1
+
+
+def test_lab_function_switch_loads_its_start_and_learning_rates(app):
+    at = open_page(app, LAB)
+    at.selectbox(key="ol_fn").set_value("Narrow valley")
+    rerun(at)
+    assert (at.slider(key="ol_x0").value, at.slider(key="ol_y0").value) == optim2d.LANDSCAPES["Narrow valley"].start
+    assert at.select_slider(key="ol_lr_sgd").value == 0.15
+    rows = table(at, "minimum reached").set_index("optimizer")
+    assert rows.loc["SGD+momentum", "minimum reached"] == "(0, 0)"
+    assert rows.loc["SGD+momentum", "steps to within 1e-3"] < 150
+
+
+def test_lab_schedule_appears_in_the_code(app):
+    at = open_page(app, LAB)
+    at.selectbox(key="ol_sched").set_value("StepLR")
+    rerun(at)
+    at.number_input(key="ol_sched_every").set_value(50)
+    rerun(at)
+    assert "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.5)" in code(at)
+    rows = table(at, "minimum reached").set_index("optimizer")
+    (t,) = optim2d.run(optim2d.LANDSCAPES["Himmelblau"].f, (0, 0), [optim2d.RunConfig("SGD", lr=1e-3)], 500,
+                       schedule=optim2d.Schedule("step", 50, 0.5))
+    assert (rows.loc["SGD", "final x"], rows.loc["SGD", "final y"]) == tuple(t.final)
+    assert rows.loc["SGD", "minimum reached"] == "none"  # the lr halves every 50 steps: SGD stalls on the way
+
+
+def test_lab_settings_come_from_the_link(app):
+    app.query_params.update({"ol_fn": "Booth", "ol_x0": "-8", "ol_y0": "-8", "ol_opts": "Adam,Nesterov",
+                             "ol_lr_adam": "0.5", "ol_steps": "300"})
+    at = open_page(app, LAB)
+    assert at.selectbox(key="ol_fn").value == "Booth"
+    rows = table(at, "minimum reached").set_index("optimizer")
+    assert list(rows.index) == ["Nesterov", "Adam"]
+    assert rows.loc["Adam", "settings"] == "lr=0.5"
+    assert "steps=300, start=(-8.0, -8.0)" in code(at)
+
+
+def test_click_on_the_map_becomes_the_start():
+    box = ((-5.0, 5.0), (-5.0, 5.0))
+    event = {"selection": {"points": [{"x": 1.25, "y": -2.5, "curve_number": 1, "point_index": 7}],
+                           "point_indices": [7], "box": [], "lasso": []}}
+    assert figures.start_from_selection(event, *box) == (1.25, -2.5)
+    far = {"selection": {"points": [{"x": 12.0, "y": -9.0}]}}
+    assert figures.start_from_selection(far, *box) == (5.0, -5.0)
+    assert figures.start_from_selection({"selection": {"points": []}}, *box) is None
+    assert figures.start_from_selection(None, *box) is None
+    assert figures.start_from_selection({"selection": {"points": [{"x": "a", "y": None}]}}, *box) is None
+
+
+def test_the_click_grid_covers_the_map_with_round_numbers(app):
+    at = open_page(app, LAB)
+    grid = trace(plotly_specs(at)[0], "click to start here")
+    assert grid["x"].min() == -5 and grid["x"].max() == 5 and len(grid["x"]) == 41 * 41
+    assert np.allclose(grid["x"] * 4, np.round(grid["x"] * 4))  # spacing 0.25
+    x, y = figures.click_grid(optim2d.LANDSCAPES["Beale"])
+    assert x.min() >= -4.5 and x.max() <= 4.5 and np.allclose(x * 4, np.round(x * 4))
+
+
+# -------------------------------------------------------------------------------------------------- basins
+
+
+def test_basins_himmelblau_splits_into_four_basins(app):
+    at = open_page(app, BASINS)
+    rows = table(at, "starts").set_index("ends at")
+    assert rows["starts"].sum() == 40 * 40
+    for m in optim2d.HIMMELBLAU_MINIMA:
+        assert rows.loc[optim2d.point_label(m), "starts"] > 300
+    spec = plotly_specs(at)[0]
+    heat = next(t for t in spec["data"] if t["type"] == "heatmap")
+    assert len(decode(heat["x"])) == 40 and len(decode(heat["y"])) == 40
+    assert any(t.get("name", "").startswith("(3, 2): ") for t in spec["data"])
+    assert all(np.isfinite(v) for v in numbers(spec["data"]))
+    assert "p = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).requires_grad_()" in code(at)
+    assert "optimizer = torch.optim.SGD([p], lr=0.001)" in code(at)
+
+
+def test_basins_grid_size_and_divergence(app):
+    at = open_page(app, BASINS)
+    at.slider(key="bs_n").set_value(20)
+    at.select_slider(key="bs_lr").set_value(0.05)
+    rerun(at)
+    rows = table(at, "starts").set_index("ends at")
+    assert rows["starts"].sum() == 400
+    assert rows.loc["diverged", "starts"] > 0
+    assert any("diverged" in w.value for w in at.warning)
+    assert all(np.isfinite(v) for v in numbers(plotly_specs(at)[0]["data"]))
+
+
+def test_basins_find_the_local_minima_of_rastrigin(app):
+    at = open_page(app, BASINS)
+    at.selectbox(key="bs_fn").set_value("Rastrigin")
+    rerun(at)
+    at.slider(key="bs_n").set_value(20)
+    rerun(at)
+    rows = table(at, "starts")
+    found = rows[rows["ends at"].str.contains("found by the map")]
+    assert len(found) >= 3  # plain SGD stops in the local dips around the start
+    assert "(0, 0)" in set(rows["ends at"])
+
+
+def test_basins_hostile_formula_is_an_error(app):
+    at = open_page(app, BASINS)
+    at.selectbox(key="bs_fn").set_value(optim2d.CUSTOM)
+    rerun(at)
+    at.text_input(key="bs_expr").set_value("__import__('os').system('ls')")
+    rerun(at)
+    assert at.error and "Attribute access" in at.error[0].value
