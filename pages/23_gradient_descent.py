@@ -111,7 +111,8 @@ def _stepper() -> None:
     cols[3].metric("next move −lr · f'(x_k)", f"{-lr * grad:.5g}")
     st.plotly_chart(figures.descent(curve, result, k), key="gd_fig")
     if outside:
-        st.caption(f"{outside} iterate(s) lie outside the drawn range of x; the charts below show all of them.")
+        st.caption(f"{outside} iterate(s) lie outside the drawn part of the curve (lines leaving the plot lead to "
+                   "them); the charts below show all of them.")
     st.plotly_chart(figures.descent_progress(result, k), key="gd_progress_fig")
 
 

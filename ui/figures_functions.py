@@ -162,8 +162,11 @@ def descent(curve, result, step: int) -> go.Figure:
         customdata=np.arange(k + 1), hovertemplate="step %{customdata}: x = %{x:.4f}, f = %{y:.4f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[xs[k]], y=[fs[k]], name=f"step {k}", mode="markers",
                              marker=dict(size=16, color=COLORS[0], line=dict(width=2, color="white"))))
-    fig.update_xaxes(title_text="x")
-    fig.update_yaxes(title_text="f(x)")
+    # the view stays on the curve: iterates that flew off show as lines leaving the plot
+    cy = _np(curve.y)
+    pad = 0.08 * (cy.max() - cy.min() + 1e-9)
+    fig.update_xaxes(title_text="x", range=[float(curve.x[0]), float(curve.x[-1])])
+    fig.update_yaxes(title_text="f(x)", range=[cy.min() - pad, cy.max() + pad])
     return style(fig, height=420)
 
 
