@@ -3,7 +3,8 @@
 Every function takes plain shapes/tensors and returns a small result object; nothing here draws or imports
 streamlit. Where a rule is explained in words (broadcasting, matmul, cat/stack, gather), the explanation is
 computed by our own rule and then checked against torch itself, so the words and torch always agree.
-Bad input raises `InputError` with a message written for the learner.
+Bad input raises `InputError` with a message written for the learner. Result classes that hold tensors use
+`eq=False`: `==` on tensors is elementwise, so such results are compared field by field in tests.
 """
 
 import math
@@ -184,7 +185,7 @@ def example_shapes(bc: Broadcast, cap: int) -> tuple[tuple[int, ...], tuple[int,
     return a, b
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BroadcastExample:
     a: torch.Tensor
     b: torch.Tensor
@@ -261,7 +262,7 @@ def expand_vs_repeat(source: tuple[int, ...], target: tuple[int, ...], *,
 # gather
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Gather:
     input: torch.Tensor
     dim: int  # normalised to 0..ndim-1
@@ -372,7 +373,7 @@ def random_gather(rows: int, cols: int, index_rows: int, index_cols: int, dim: i
 SELECT_OPS = ("topk", "kthvalue", "max", "min", "argmax", "argmin")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Selection:
     op: str
     x: torch.Tensor
@@ -448,7 +449,7 @@ def distinct_values(shape: tuple[int, ...], seed: int) -> torch.Tensor:
 CREATORS = ("rand", "randn", "randint", "arange", "linspace", "logspace", "full", "eye", "randperm")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Created:
     kind: str
     call: str  # the exact torch call, e.g. "torch.randint(0, 10, (3, 4), generator=g)"
@@ -522,7 +523,7 @@ def create(kind: str, *, shape: tuple[int, ...] = (3, 4), start: float = 0.0, en
 # Indexing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Picked:
     result: torch.Tensor
     ids: torch.Tensor  # the same op applied to source_ids(x.shape): which source cell each result cell is
@@ -594,7 +595,7 @@ def take(x: torch.Tensor, indices: list[int]) -> Picked:
 # Shape: view / reshape / transpose / permute, strides, contiguity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layout:
     """How a tensor sits in memory."""
 
@@ -618,7 +619,7 @@ FIRST_OPS = ("none", "transpose", "permute")
 SECOND_OPS = ("none", "view", "reshape", "contiguous")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reshaped:
     steps: tuple[Layout, ...]  # base, then one layout per op that ran
     error: str | None  # torch's message when the second op fails (view on a non-contiguous tensor)
@@ -684,7 +685,7 @@ def _check_new_shape(old: tuple[int, ...], new: tuple[int, ...]) -> None:
                          "never add or drop elements (-1 lets torch work one size out).")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RoundTrip:
     a: torch.Tensor  # (B, C, H, W)
     wrong: torch.Tensor  # transpose(1, 3), flatten, then view back as (B, C, H, W): the wrong order
@@ -730,7 +731,7 @@ def squeeze_table(shape: tuple[int, ...]) -> list[dict]:
 # Combine and split
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Joined:
     op: str  # "cat" or "stack"
     shape: tuple[int, ...] | None
@@ -805,7 +806,7 @@ def stack(shapes: list[tuple[int, ...]], dim: int) -> Joined:
     return Joined("stack", tuple(result.shape), result, owner, None, None, algebra + f" -> {fmt_shape(result.shape)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     call: str  # e.g. "x.split(2, dim=0)"
     pieces: tuple[torch.Tensor, ...]
@@ -934,7 +935,7 @@ def elementwise(fn: str, x: torch.Tensor, exponent: float = 2.0) -> torch.Tensor
     return getattr(torch, fn)(x)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Clipping:
     grad: torch.Tensor
     by_value: torch.Tensor  # grad.clamp(-clip, clip)
@@ -972,7 +973,7 @@ def norm(x: torch.Tensor, p: float, dim: int | None, keepdim: bool = False) -> t
 REDUCTIONS = ("sum", "mean", "prod", "min", "max", "std", "argmax")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reduced:
     values: torch.Tensor
     indices: torch.Tensor | None  # min/max/argmax along a dim

@@ -87,7 +87,7 @@ if ndim is None:
 dims = list(range(-ndim, ndim))
 if st.session_state["ga_dim"] not in dims:
     st.session_state["ga_dim"] = ndim - 1
-st.select_slider("dim", dims, key="ga_dim", help="The dimension along which index chooses.")
+st.segmented_control("dim", dims, key="ga_dim", required=True, help="The dimension along which index chooses.")
 links.publish(PARAMS)
 dim = st.session_state["ga_dim"]
 

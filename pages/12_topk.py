@@ -43,11 +43,11 @@ has_k = op in ("topk", "kthvalue")
 can_flatten = op in ("max", "min", "argmax", "argmin")
 c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
 with c3:
-    st.toggle("no dim (all elements)", key="tk_nodim", disabled=not can_flatten,
+    st.toggle("no dim", key="tk_nodim", disabled=not can_flatten,
               help="max/min/argmax/argmin without dim look at x.flatten(); argmax then returns a flat index.")
 nodim = can_flatten and st.session_state["tk_nodim"]
 with c2:
-    st.select_slider("dim", dims, key="tk_dim", disabled=nodim)
+    st.segmented_control("dim", dims, key="tk_dim", required=True, disabled=nodim)
 dim = None if nodim else st.session_state["tk_dim"]
 size = shape[st.session_state["tk_dim"]]
 st.session_state["tk_k"] = min(max(st.session_state["tk_k"], 1), size)

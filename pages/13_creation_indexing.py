@@ -143,7 +143,7 @@ elif part == "Index":
             st.text_input("x[ ... ]", key="cr_items",
                           help="Comma-separated: whole numbers, start:end:step, '...', None. E.g. 1:3, ::2")
         elif iop == "index_select":
-            st.select_slider("dim", list(range(-3, 3)), key="cr_isdim")
+            st.segmented_control("dim", list(range(-3, 3)), key="cr_isdim", required=True)
             st.text_input("indices", key="cr_isidx", help="e.g. 0, 2, 2 (repeats allowed)")
         elif iop == "masked_select":
             a, b = st.columns(2)
@@ -244,10 +244,11 @@ elif part == "View & strides":
         st.error(f"`{exprs['z']}` fails. torch: *{res.error}*  \n{res.explanation}", icon=":material/block:")
     st.caption("Each cell shows the value and, after @, where it sits in memory (its storage offset = "
                "Σ index·stride). Reading a contiguous tensor row by row visits offsets 0, 1, 2, ... in order.")
-    cols = st.columns(len(res.steps))
-    for col, s in zip(cols, res.steps, strict=True):
+    wide = [s.name for s in res.steps if s.tensor.dim() >= 2]  # grids side by side; 1-D rows get the full width
+    cols = dict(zip(wide, st.columns(len(wide)), strict=True)) if wide else {}
+    for s in res.steps:
         text = np.vectorize(lambda v, o: f"{v}<br>@{o}", otypes=[object])(s.tensor.numpy(), s.offsets.numpy())
-        with col:
+        with cols.get(s.name) or st.container():
             _draw(s.tensor, f"cr_layout_{s.name}_fig", title=f"{s.name} {T.fmt_shape(s.shape)} stride {s.stride}",
                   text=text, colorscale="Blues" if s.contiguous else "Oranges")
     st.plotly_chart(F.storage_strip(res.steps[0].tensor.flatten().numpy(), title="x's storage (memory order)"),
@@ -310,8 +311,13 @@ else:
     m[0].metric("x", T.fmt_shape(shape))
     m[1].metric(f"x.unsqueeze({d})", T.fmt_shape(u.shape))
     m[2].metric("x.squeeze()", T.fmt_shape(squeezed.shape), help="Without dim: every size-1 dim goes.")
-    st.markdown(f"A negative dim counts from the end **of the result**: `unsqueeze({d})` is `unsqueeze({d % (nd + 1)})` "
-                f"because the result has {nd + 1} dims. For squeeze, a negative dim counts in x ({nd} dims).")
+    if d < 0:
+        st.markdown(f"A negative dim counts from the end **of the result**: `unsqueeze({d})` is "
+                    f"`unsqueeze({d % (nd + 1)})` because the result has {nd + 1} dims. For squeeze, a negative dim "
+                    f"counts in x ({nd} dims).")
+    else:
+        st.markdown(f"`unsqueeze({d})` puts the new size-1 dim at position {d} of the result. Move the slider below "
+                    f"0: `unsqueeze(-1)` appends a dim at the end, the same as `unsqueeze({nd})`.")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**unsqueeze(dim)** for every valid dim")

@@ -70,7 +70,7 @@ if part == "cat vs stack":
     options = list(range(-(nd + 1), nd + 1))
     if ss["cs_dim"] not in options:
         ss["cs_dim"] = 0
-    c2.select_slider("dim", options, key="cs_dim",
+    c2.segmented_control("dim", options, key="cs_dim", required=True,
                      help=f"cat takes dim in {-nd}..{nd - 1}; stack also takes {-(nd + 1)} and {nd} (a new dim).")
     links.publish(PARAMS)
     dim = ss["cs_dim"]
@@ -114,7 +114,7 @@ else:
     nd = len(shape)
     if ss["cs_sdim"] not in range(-nd, nd):
         ss["cs_sdim"] = 0
-    c[1].select_slider("dim", list(range(-nd, nd)), key="cs_sdim")
+    c[1].segmented_control("dim", list(range(-nd, nd)), key="cs_sdim", required=True)
     c[2].radio("Method", SPLIT_MODES, key="cs_mode")
     n = shape[ss["cs_sdim"]]
     mode = ss["cs_mode"]

@@ -156,8 +156,8 @@ print(C[{', '.join(['0'] * (C.dim() - 2) + [str(i), str(j)])}])  # {F.fmt_value(
 
 # ---------------------------------------------------------------------------------------------------------
 elif part == "pow · sqrt · exp · log":
-    c1, c2, c3 = st.columns(3)
-    c1.segmented_control("Function", T.ELEMENTWISE, key="ma_fn", required=True)
+    st.segmented_control("Function", T.ELEMENTWISE, key="ma_fn", required=True)
+    c2, c3 = st.columns(2)
     c2.slider("x range", -10.0, 10.0, key="ma_range", step=0.5)
     fn = ss["ma_fn"] or "sqrt"
     if fn == "pow":
@@ -310,7 +310,8 @@ else:
         _draw_x(x, "ma_w_x_fig", highlight=mask)
     with c2:
         _draw_x(mask.long(), "ma_w_m_fig", title=f"x {op} {ss['ma_wt']:g}",
-                text=np.vectorize(lambda b: "T" if b else "F", otypes=[object])(mask.numpy()), colorscale="Greys")
+                text=np.vectorize(lambda b: "True" if b else "False", otypes=[object])(mask.numpy()),
+                colorscale=[[0, "#F0F0F0"], [1, "#98DF8A"]])
     with c3:
         _draw_x(out, "ma_w_o_fig", title=f"torch.where(mask, x, {ss['ma_wother']:g})", colorscale="RdBu_r")
     fn_name = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}[op]

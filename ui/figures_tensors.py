@@ -59,11 +59,13 @@ def grid(values, *, title: str | None = None, highlight=None, text=None, row_lab
     fig = tensor_heatmap(drawn, title=(title or "") + note or None, highlight=mask, text=labels,
                          row_label="" if one_d else row_label, col_label=col_label if not one_d else "index",
                          colorscale=colorscale, height=height or _height(rows, cols, bool(title or note)))
+    if colorscale in ("RdBu_r", "RdBu") and np.isfinite(drawn).any():
+        fig.update_traces(zmid=0, selector=dict(type="heatmap"))  # zero stays white: signs read at a glance
     return _room_for_title(fig, bool(title or note))
 
 
 def _height(rows: int, cols: int, titled: bool) -> int:
-    cell = 44 if cols <= 12 else max(18, 560 // cols)
+    cell = 58 if cols <= 8 else 44 if cols <= 12 else max(20, 560 // cols)
     return min(640, 60 + (40 if titled else 0) + rows * cell)
 
 
@@ -73,6 +75,7 @@ def _room_for_title(fig: go.Figure, titled: bool) -> go.Figure:
         fig.update_layout(margin=dict(t=78), title=dict(y=0.985, yanchor="top", yref="container"))
     else:
         fig.update_layout(margin=dict(t=40))
+    fig.update_traces(textfont=dict(size=13), selector=dict(type="heatmap"))
     return fig
 
 
@@ -179,7 +182,9 @@ def bars(series: dict[str, np.ndarray], *, title: str | None = None, height: int
         fig.add_hline(y=y, line=dict(color="#555", dash="dot"), annotation_text=label)
     fig.update_xaxes(title="entry", tickmode="linear", dtick=1)
     fig.update_layout(barmode="group")
-    return style(fig, height=height, title=title)
+    style(fig, height=height, title=title)
+    fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=10))
+    return fig
 
 
 def curve(x, ys: dict[str, np.ndarray], *, title: str | None = None, height: int = 320) -> go.Figure:
@@ -256,4 +261,6 @@ def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str 
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, tickmode="linear", dtick=1)
     fig.update_xaxes(showgrid=False, zeroline=False, tickmode="linear", dtick=1)
     fig.update_annotations(font_size=13)
-    return style(fig, height=60 + height_per_row * len(names))
+    style(fig, height=60 + height_per_row * len(names))
+    fig.update_layout(margin=dict(t=36))
+    return fig
