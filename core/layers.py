@@ -478,6 +478,32 @@ def layer_activations(cfg: DeepMLPConfig, batchnorm: bool) -> torch.Tensor:
     return torch.stack(acts)
 
 
+ACTIVATION_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "relu": (0.0, 3.0)}
+
+
+@dataclass
+class ActivationStats:
+    edges: torch.Tensor  # (bins + 1,) histogram bin edges (values outside are counted in the end bins)
+    counts: torch.Tensor  # (depth, bins): units per bin, layer by layer
+    mean: torch.Tensor  # (depth,)
+    std: torch.Tensor  # (depth,)
+    saturated: torch.Tensor  # (depth,) share of units within 2% of the activation's bounds (tanh, sigmoid), or 0
+
+
+def activation_stats(cfg: DeepMLPConfig, batchnorm: bool, bins: int = 60) -> ActivationStats:
+    """Histograms and statistics of every layer's activations in the deep MLP (small to keep and to cache)."""
+    acts = layer_activations(cfg, batchnorm)  # (depth, batch * width)
+    lo, hi = ACTIVATION_RANGE[cfg.activation]
+    edges = torch.linspace(lo, hi, bins + 1)
+    counts = torch.stack([torch.histc(a.clamp(lo, hi), bins=bins, min=lo, max=hi) for a in acts])
+    if cfg.activation == "relu":
+        saturated = torch.zeros(cfg.depth)
+    else:
+        margin = 0.02 * (hi - lo)
+        saturated = ((acts <= lo + margin) | (acts >= hi - margin)).float().mean(1)
+    return ActivationStats(edges, counts, acts.mean(1), acts.std(1), saturated)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Dropout
 

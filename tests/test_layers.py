@@ -213,7 +213,7 @@ def test_sample_images_and_uploads():
     assert images.shape == (5, 1, 28, 28) and torch.equal(images * 255, mnist.x_test[:5].float())
     assert labels == [str(int(y)) for y in mnist.y_test[:5]]
     cifar, names = layers.sample_images("CIFAR-10", 12)
-    assert cifar.shape == (12, 3, 32, 32) and 0 <= cifar.min() and cifar.max() <= 1
+    assert cifar.shape == (12, 3, 32, 32) and cifar.min() >= 0 and cifar.max() <= 1
     assert names[:3] == ["airplane", "automobile", "bird"]
     buffer = io.BytesIO()
     Image.new("RGB", (300, 150), (255, 0, 0)).save(buffer, "PNG")
@@ -224,3 +224,14 @@ def test_sample_images_and_uploads():
         layers.decode_upload(b"\x89PNG broken")
     with pytest.raises(ValueError, match="empty"):
         layers.decode_upload(b"")
+
+
+def test_activation_stats_summarise_the_layers():
+    cfg = DeepMLPConfig(depth=5, width=32, activation="sigmoid", init_std=1.0, batch=64)
+    acts = layers.layer_activations(cfg, batchnorm=False)
+    stats = layers.activation_stats(cfg, batchnorm=False, bins=20)
+    assert stats.counts.shape == (5, 20) and torch.all(stats.counts.sum(1) == 64 * 32)
+    assert torch.allclose(stats.std, acts.std(1)) and torch.allclose(stats.mean, acts.mean(1))
+    assert stats.edges[0] == 0 and stats.edges[-1] == 1
+    saturated = ((acts <= 0.02) | (acts >= 0.98)).float().mean(1)
+    assert torch.allclose(stats.saturated, saturated)

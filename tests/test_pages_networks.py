@@ -207,3 +207,43 @@ def test_pooling_adaptive_and_invalid(app):
     assert any("padding (3) must be at most half the kernel" in e.value for e in at.error)
     _set(at, pl_kernel=8, pl_padding=0, pl_stride=8)
     assert _metrics(at)["Output"] == "3x4x4"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 43 BatchNorm
+
+
+def test_batchnorm_buffers_and_modes(app):
+    from core import layers
+
+    at = open_page(app, "pages/43_batchnorm.py")
+    m = _metrics(at)
+    assert m["train mode: mean"] in ("0.0000", "-0.0000") and m["train mode: std"] == "1.0000"
+    run = layers.batchnorm_run(layers.BatchNormConfig(features=3, batch=16, steps=10, momentum=0.1, mean=5.0,
+                                                      std=2.0, seed=0))
+    assert m["eval mode: mean"] == f"{float(run.eval_out[:, 0].mean()):.4f}"
+    table = at.dataframe[0].value
+    assert list(table["running_mean (torch)"]) == run.running_mean[-1].tolist()
+    assert (abs(table["running_mean (torch)"] - table["running_mean (update rule)"]) < 1e-4).all()
+    assert any("matches torch's buffers" in c.value for c in at.caption)
+    _set(at, bn_momentum="None", bn_steps=40, bn_feature=2)
+    run = layers.batchnorm_run(layers.BatchNormConfig(features=3, batch=16, steps=40, momentum=None, mean=5.0,
+                                                      std=2.0, seed=0))
+    assert _metrics(at)["eval mode: mean"] == f"{float(run.eval_out[:, 2].mean()):.4f}"
+    assert abs(float(run.eval_out[:, 2].mean())) < 0.5  # a cumulative average over 40 batches is close
+
+
+def test_batchnorm_deep_network(app):
+    from core import layers
+
+    at = open_page(app, "pages/43_batchnorm.py")
+    cfg = layers.DeepMLPConfig(depth=10, width=256, activation="tanh", init_std=0.02, batch=512, seed=0)
+    plain, normed = layers.activation_stats(cfg, False), layers.activation_stats(cfg, True)
+    m = _metrics(at)
+    assert m["Std at layer 10, without BN"] == f"{float(plain.std[-1]):.2e}"
+    assert m["Std at layer 10, with BN"] == f"{float(normed.std[-1]):.3f}"
+    assert float(plain.std[-1]) < 1e-3 < 0.3 < float(normed.std[-1])
+    _set(at, bn_depth=4, bn_act="sigmoid", bn_init=1.0)
+    m = _metrics(at)
+    assert "Std at layer 4, with BN" in m and "Saturated units at layer 4 without BN" in m
+    assert _widget(at, "bn_layer").value == 4

@@ -57,6 +57,7 @@ def _figure(data: list[dict], layout: dict | None = None, *, height: int, title:
                 legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
     if title:
         look["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+        look["legend"].update(x=1, xanchor="right")  # the title has the left side
     spec = {"data": data, "layout": {**look, **(layout or {})}}
     if frames:
         spec["frames"] = frames
@@ -273,18 +274,17 @@ def train_vs_eval(run, feature: int) -> go.Figure:
     return _figure(data, layout, height=230)
 
 
-def activation_density(acts, *, title: str, bounds: tuple[float, float], bins: int = 60) -> go.Figure:
+def activation_density(edges, counts, *, title: str) -> go.Figure:
     """Each layer's histogram as one heatmap row: layer down the y axis, activation value along x."""
-    arr = _np(acts)
-    edges = np.linspace(bounds[0], bounds[1], bins + 1)
-    counts = np.stack([np.histogram(np.clip(row, bounds[0], bounds[1]), bins=edges)[0] for row in arr])
-    share = counts / counts.sum(1, keepdims=True)
+    counts = _np(counts).astype(float)
+    edges = _np(edges)
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     centers = (edges[:-1] + edges[1:]) / 2
-    trace = dict(type="heatmap", z=np.sqrt(share), x=centers, y=[f"layer {i + 1}" for i in range(len(arr))],
+    trace = dict(type="heatmap", z=np.sqrt(share), x=centers, y=[f"layer {i + 1}" for i in range(len(counts))],
                  customdata=share * 100, colorscale=_scale(SEQUENTIAL), showscale=False,
                  hovertemplate="%{y}, value %{x:.2f}: %{customdata:.1f}% of units<extra></extra>")
     layout = dict(yaxis=dict(autorange="reversed"), xaxis=dict(title="activation value"))
-    return _figure([trace], layout, height=100 + 22 * len(arr), title=title)
+    return _figure([trace], layout, height=100 + 22 * len(counts), title=title)
 
 
 def lines(x, series: dict, *, x_title: str, y_title: str, log_y: bool = False, height: int = 300,
@@ -295,15 +295,15 @@ def lines(x, series: dict, *, x_title: str, y_title: str, log_y: bool = False, h
     return _figure(data, layout, height=height, title=title)
 
 
-def histogram_pair(a, b, names: tuple[str, str], *, bounds: tuple[float, float], bins: int = 60,
-                   title: str | None = None) -> go.Figure:
-    edges = np.linspace(bounds[0], bounds[1], bins + 1)
+def histogram_pair(edges, a, b, names: tuple[str, str], *, title: str | None = None) -> go.Figure:
+    """Two histograms (counts per bin, same bins) overlaid, as percentages."""
+    edges = _np(edges)
     centers = (edges[:-1] + edges[1:]) / 2
     data = []
-    for values, name, color in [(a, names[0], COLORS[1]), (b, names[1], COLORS[0])]:
-        counts = np.histogram(np.clip(_np(values), *bounds), bins=edges)[0]
+    for counts, name, color in [(a, names[0], COLORS[0]), (b, names[1], COLORS[1])]:
+        counts = _np(counts).astype(float)
         data.append(dict(type="bar", x=centers, y=100 * counts / max(counts.sum(), 1), name=name, opacity=0.6,
-                         marker=dict(color=color), width=(bounds[1] - bounds[0]) / bins))
+                         marker=dict(color=color), width=float(edges[1] - edges[0])))
     layout = dict(barmode="overlay", xaxis=dict(title="activation value"), yaxis=dict(title="% of units"))
     return _figure(data, layout, height=300, title=title)
 
