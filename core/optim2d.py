@@ -4,8 +4,9 @@ Every path comes from a `torch.optim` optimizer stepping a 2-element tensor (x, 
 code `lab_code` prints. Two tricks keep it fast without changing a single bit of the result:
 - runs of several optimizers share one forward/backward pass: each optimizer owns one row of a (k, 2)
   tensor, and the rows never mix (the loss is a sum of per-row terms), so each row gets its own gradient;
-- a basin map puts all starts into one (N, 2) parameter of one optimizer: SGD, Adagrad, RMSprop, Adam and
-  AdamW update every element on its own, so row i follows the same path as a run started alone at row i.
+- a basin map puts all N starts into the rows of one optimizer's parameters ((N, 2) in blocks of 1024 rows):
+  SGD, Adagrad, RMSprop, Adam and AdamW update every element on its own, so row i follows the same path as a
+  run started alone at row i.
 tests/test_optim2d.py checks both claims against plain one-optimizer loops.
 """
 
@@ -26,6 +27,7 @@ SETTLE_TOL = 1e-3  # "steps to within 1e-3": the step after which the path stays
 STATIONARY_GRAD = 1e-2  # a gradient norm below this counts as a stationary point
 MAX_STEPS = 20_000
 MAX_GRID = 80
+BLOCK_ROWS = 1024  # basin maps split their starts into parameters of at most this many rows (see basin_map)
 
 
 # ---------------------------------------------------------------- landscapes
@@ -408,9 +410,11 @@ class BasinMap:
 
 
 def basin_map(f: Callable, config: RunConfig, xlim: Sequence[float], ylim: Sequence[float], n: int, steps: int, *,
-              schedule: Schedule = Schedule(), bound: float = 1e6) -> BasinMap:
-    """Run one optimizer from every point of an n x n grid at once: one (n*n, 2) parameter, one torch.optim loop.
+              schedule: Schedule = Schedule(), bound: float = 1e6, block: int = BLOCK_ROWS) -> BasinMap:
+    """Run one optimizer from every point of an n x n grid at once: all starts are rows of its parameters.
 
+    The (n*n, 2) starts are split into parameters of at most `block` rows: the optimizer steps them all
+    together, and tensors that small stay on one CPU thread (bigger ones can wait for a busy second core).
     Example: basin_map(LANDSCAPES["Himmelblau"].f, RunConfig("SGD", lr=0.01), (-5, 5), (-5, 5), 40, 300)
     """
     if not 2 <= n <= MAX_GRID:
@@ -420,28 +424,32 @@ def basin_map(f: Callable, config: RunConfig, xlim: Sequence[float], ylim: Seque
     xs = torch.linspace(float(xlim[0]), float(xlim[1]), n)
     ys = torch.linspace(float(ylim[0]), float(ylim[1]), n)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")  # (n, n) each
-    p = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).requires_grad_()  # (n*n, 2): one start per row
-    optimizer = make_optimizer(config, [p])
+    starts = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # (n*n, 2): one start per row
+    params = [rows.clone().requires_grad_() for rows in starts.split(block)]  # (<= block, 2) each
+    optimizer = make_optimizer(config, params)
     scheduler = make_scheduler(schedule, optimizer, steps)
     step = optimizer.step if scheduler is not None else _bare_step(optimizer)
-    bad = torch.zeros(n * n, dtype=torch.bool)
+    bad = [torch.zeros(len(p), dtype=torch.bool) for p in params]
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = f(p[:, 0], p[:, 1])  # (n*n,)
-        loss.sum().backward()  # rows never mix: each start gets the gradient of its own term
+        losses = [f(p[:, 0], p[:, 1]) for p in params]  # (rows,) each
+        sum(loss.sum() for loss in losses).backward()  # rows never mix: each start gets its own term's gradient
         with torch.no_grad():
-            bad |= ~torch.isfinite(loss)
+            for b, loss in zip(bad, losses, strict=True):
+                b |= ~torch.isfinite(loss)
             step()
-            bad |= ~(p.abs() <= bound).all(1)  # NaN compares False, so it counts as diverged too
+            for b, p in zip(bad, params, strict=True):
+                b |= ~(p.abs() <= bound).all(1)  # NaN compares False, so it counts as diverged too
         if scheduler is not None:
             scheduler.step()
-        if bad.all():
+        if all(b.all() for b in bad):
             break
-    finals = p.detach().double().numpy().copy()
+    p = torch.cat([p.detach() for p in params])  # (n*n, 2)
     with torch.no_grad():
-        bad |= ~torch.isfinite(f(p[:, 0], p[:, 1]))
+        diverged = torch.cat(bad) | ~torch.isfinite(f(p[:, 0], p[:, 1]))
+    finals = p.double().numpy().copy()
     grad_norm = np.full(n * n, np.inf)
-    ok = ~bad.numpy()
+    ok = ~diverged.numpy()
     if ok.any():
         grad_norm[ok] = gradient_norm(f, finals[ok])
     finals[~ok] = np.nan
@@ -502,7 +510,7 @@ def lab_code(landscape: Landscape, start: Sequence[float], configs: Sequence[Run
 
 
 def basins_code(landscape: Landscape, config: RunConfig, n: int, steps: int, schedule: Schedule = Schedule()) -> str:
-    """The vectorised torch loop behind a basin map: all n*n starts in one (n*n, 2) parameter."""
+    """The vectorised torch loop behind a basin map: all n*n starts are rows of one optimizer's parameters."""
     sched = schedule.constructor(steps)
     minima = ", ".join(f"[{a!r}, {b!r}]" for a, b in landscape.minima)
     lines = [
@@ -517,21 +525,24 @@ def basins_code(landscape: Landscape, config: RunConfig, n: int, steps: int, sch
         f"xs = torch.linspace({landscape.xlim[0]!r}, {landscape.xlim[1]!r}, {n})",
         f"ys = torch.linspace({landscape.ylim[0]!r}, {landscape.ylim[1]!r}, {n})",
         'grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")',
-        f"p = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).requires_grad_()  # ({n * n}, 2): a start per row",
-        f"optimizer = {config.constructor('[p]')}",
+        f"starts = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # ({n * n}, 2): one start per row",
+        f"params = [rows.clone().requires_grad_() for rows in starts.split({BLOCK_ROWS})]"
+        "  # small blocks stay on one CPU thread",
+        f"optimizer = {config.constructor('params')}",
         *([f"scheduler = {sched}"] if sched else []),
         f"for step in range({steps}):",
         "    optimizer.zero_grad()",
-        "    loss = f(p[:, 0], p[:, 1]).sum()  # rows never mix: each start gets its own gradient",
+        "    loss = sum(f(p[:, 0], p[:, 1]).sum() for p in params)  # rows never mix: each start gets its own gradient",
         "    loss.backward()",
         "    optimizer.step()",
         *(["    scheduler.step()"] if sched else []),
+        "p = torch.cat([p.detach() for p in params])  # where each start ended",
     ]
     if landscape.minima:
         lines += [
             "",
             f"minima = torch.tensor([{minima}])",
-            "dist = torch.cdist(p.detach(), minima)  # (starts, minima)",
+            "dist = torch.cdist(p, minima)  # (starts, minima)",
             f"reached = torch.where(dist.min(1).values <= {REACH_TOL}, dist.argmin(1), -1).reshape({n}, {n})",
         ]
     return "\n".join(lines) + "\n"

@@ -10,9 +10,9 @@ from ui.common import code_panel, fail, header
 header(
     "Basins of attraction",
     "Which minimum gradient descent finds depends on where it starts. Here one optimizer starts from **every "
-    "cell of a grid at once**: all starts sit in one `(n², 2)` tensor, and because `torch.optim` updates every "
-    "element on its own, each row follows exactly the path it would follow alone. Each cell takes the colour "
-    "of the minimum its path ends at, which shows the whole plane split into basins.",
+    "cell of a grid at once**: each start is one row of an `(n², 2)` tensor of parameters, and because "
+    "`torch.optim` updates every element on its own, each row follows exactly the path it would follow alone. "
+    "Each cell takes the colour of the minimum its path ends at: the whole plane, split into basins.",
 )
 
 LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)

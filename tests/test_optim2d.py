@@ -107,11 +107,24 @@ def test_himmelblau_minima_are_minima():
 def test_one_batched_parameter_equals_separate_runs(config, name):
     """The basin map's trick: one (N, 2) parameter with a summed loss = N separate optimizers, bit for bit."""
     land = o.LANDSCAPES[name]
-    result = o.basin_map(land.f, config, (-4.0, 4.0), (-4.0, 4.0), 4, 60, bound=land.bound)
+    result = o.basin_map(land.f, config, (-4.0, 4.0), (-4.0, 4.0), 4, 60, bound=land.bound, block=5)  # 4 blocks
     for i, y in enumerate(result.ys):
         for j, x in enumerate(result.xs):
             alone = plain_loop(land.f, (x, y), config, 60)[-1]
             assert np.array_equal(result.finals[i, j], alone), (x, y)
+
+
+def test_the_basins_code_panel_code_produces_the_same_map():
+    config = o.RunConfig("Adam", lr=0.1, beta1=0.8)
+    code = o.basins_code(HIMMELBLAU, config, 36, 40)  # 1296 starts: two blocks
+    assert "starts.split(1024)" in code and "torch.optim.Adam(params, lr=0.1, betas=(0.8, 0.999))" in code
+    namespace: dict = {}
+    exec(compile(code, "<basins_code>", "exec"), namespace)  # our own generated code, in a test only
+    result = o.basin_map(HIMMELBLAU.f, config, HIMMELBLAU.xlim, HIMMELBLAU.ylim, 36, 40, bound=HIMMELBLAU.bound)
+    assert np.array_equal(result.finals.reshape(-1, 2), namespace["p"].double().numpy())
+    cats = o.basin_categories(result, HIMMELBLAU.minima)
+    reached = namespace["reached"].numpy()
+    assert np.array_equal(np.where(cats >= 0, cats, -1), reached)
 
 
 def test_basin_map_of_himmelblau_colours_the_whole_plane():

@@ -213,8 +213,8 @@ def test_basins_himmelblau_splits_into_four_basins(app):
     assert len(decode(heat["x"])) == 40 and len(decode(heat["y"])) == 40
     assert any(t.get("name", "").startswith("(3, 2): ") for t in spec["data"])
     assert all(np.isfinite(v) for v in numbers(spec["data"]))
-    assert "p = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).requires_grad_()" in code(at)
-    assert "optimizer = torch.optim.SGD([p], lr=0.001)" in code(at)
+    assert "starts = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # (1600, 2)" in code(at)
+    assert "optimizer = torch.optim.SGD(params, lr=0.001)" in code(at)
 
 
 def test_basins_grid_size_and_divergence(app):
