@@ -247,3 +247,34 @@ def test_batchnorm_deep_network(app):
     m = _metrics(at)
     assert "Std at layer 4, with BN" in m and "Saturated units at layer 4 without BN" in m
     assert _widget(at, "bn_layer").value == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 44 Dropout
+
+
+def test_dropout_mask_scaling_and_eval(app):
+    import torch
+
+    from core import layers
+
+    at = open_page(app, "pages/44_dropout.py")
+    x = torch.arange(48, dtype=torch.float32).view(6, 8)
+    out, mask = layers.dropout(x, 0.5, seed=0)
+    m = _metrics(at)
+    assert m["Kept"] == f"{int(mask.sum())} of 48" and m["Scale of the kept"] == "2"
+    assert m["mean(output)"] == f"{float(out.mean()):.4f}"
+    assert any("checked cell by cell, exactly" in s.value for s in at.success)
+    grids = plotly_specs(at)[0]
+    assert (_array(grids["data"][1]["z"]) == mask.float().numpy()).all()
+    assert (_array(grids["data"][2]["z"]) == out.numpy()).all()
+    scaled, unscaled = layers.dropout_means(x, 0.5, seed=0, trials=200)
+    assert m["Average over 200 draws, scaled"] == f"{float(scaled[-1]):.4f}"
+    assert abs(float(scaled[-1]) - 23.5) < 1.0 and abs(float(unscaled[-1]) - 11.75) < 0.5
+    _set(at, dr_train=False)
+    assert any("eval mode: the output is the input, unchanged (torch.equal(out, x) is True)" in s.value
+               for s in at.success)
+    assert _metrics(at)["mean(output)"] == "23.5000"
+    _set(at, dr_train=True, dr_p=0.8, dr_seed=3)
+    out, mask = layers.dropout(x, 0.8, seed=3)
+    assert _metrics(at)["Kept"] == f"{int(mask.sum())} of 48" and _metrics(at)["Scale of the kept"] == "5"

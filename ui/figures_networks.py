@@ -21,7 +21,7 @@ def _np(t) -> np.ndarray:
 
 
 def _fmt(v: float) -> str:
-    v = float(v)
+    v = float(v) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not np.isfinite(v):
         return str(v)
     return f"{v:g}" if v.is_integer() and abs(v) < 1e6 else f"{v:.2f}"
