@@ -1,0 +1,425 @@
+"""The Tensor lab pages through AppTest: the values shown are torch's, bad input gives a message, never a crash.
+
+Code panels are run too: the code a learner copies must reproduce what the page shows.
+"""
+
+import base64
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core import tensors as T
+from tests.conftest import open_page, plotly_specs
+
+BROADCASTING = "pages/10_broadcasting.py"
+GATHER = "pages/11_gather.py"
+TOPK = "pages/12_topk.py"
+CREATION = "pages/13_creation_indexing.py"
+COMBINE = "pages/14_combine_split.py"
+MATH = "pages/15_math.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def code_panel(at) -> str:
+    (panel,) = [e for e in at.expander if e.label == "PyTorch code that ran"]
+    return panel.code[0].value
+
+
+def run_code(code: str) -> dict:
+    """Run a code panel (our own generated code) and return its variables."""
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "<code panel>", "exec"), namespace)
+    return namespace
+
+
+def spec_by_title(at, start: str) -> dict:
+    for spec in plotly_specs(at):
+        title = ((spec.get("layout") or {}).get("title") or {}).get("text") or ""
+        if title.startswith(start):
+            return spec
+    raise AssertionError(f"no figure titled {start!r}")
+
+
+def z(trace: dict) -> list:
+    """A heatmap's z as nested lists (plotly ships numeric arrays as base64 typed arrays)."""
+    v = trace["z"]
+    if isinstance(v, dict) and "bdata" in v:
+        shape = [int(n) for n in str(v.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).reshape(shape).tolist()
+    return v
+
+
+def rerun(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Broadcasting
+
+
+def test_broadcasting_default_shows_torch_result_shape(app):
+    at = open_page(app, BROADCASTING)
+    assert metrics(at)["Result shape"] == "(4, 32, 14, 14)"
+    assert not errors(at)
+    align = plotly_specs(at)[0]["data"][0]
+    assert align["text"][1] == ["new 1→4", "32", "1→14", "1→14"]  # B's row: inserted, kept, stretched, stretched
+    assert align["text"][2] == ["4", "32", "14", "14"]
+    # the small example: a + b computed by torch, first 2-D slice
+    out = spec_by_title(at, "a + b")["data"][0]
+    ex = T.broadcast_example((3, 3, 3, 3), (3, 1, 1))
+    assert z(out) == ex.out[0, 0].tolist()
+    table = at.dataframe[0].value
+    assert table["storage bytes"].tolist() == ["128", "128", str(4 * 32 * 14 * 14 * 4)]
+    assert table["same data_ptr as x"].tolist()[1:] == ["True", "False"]
+    ns = run_code(code_panel(at))
+    assert torch.equal(ns["c"], ex.out) and tuple(ns["c"].shape) == (3, 3, 3, 3)
+    assert ns["e"].stride() == (0, 1, 0, 0) and ns["r"].shape == (4, 32, 14, 14)
+
+
+def test_broadcasting_incompatible_pair_names_the_failing_dimension(app):
+    at = open_page(app, BROADCASTING)
+    at.text_input(key="bc_b").set_value("3,1,1")
+    rerun(at)
+    assert metrics(at)["Result shape"] == "does not broadcast"
+    (message,) = errors(at)
+    assert message.startswith("Dimension 1 of the result (dim -3 counted from the right) fails: A has size 32 and B "
+                              "has size 3")
+    assert any("must match the size of tensor b (3) at non-singleton dimension 1" in m.value for m in at.markdown)
+    assert plotly_specs(at)[0]["data"][0]["text"][2][1] == "✗"
+
+
+@pytest.mark.parametrize(("text", "message"), [("3,a", "Shape of B: 'a' is not a size"),
+                                               ("2000,2000", "at most 1,000,000"),
+                                               ("3,-1", "sizes cannot be negative")])
+def test_broadcasting_bad_shapes_show_a_message(app, text, message):
+    at = open_page(app, BROADCASTING)
+    at.text_input(key="bc_b").set_value(text)
+    rerun(at)
+    assert any(message in e for e in errors(at))
+    assert not plotly_specs(at)
+    at.text_input(key="bc_b").set_value("1,14")  # the page keeps working
+    rerun(at)
+    assert metrics(at)["Result shape"] == "(4, 32, 14, 14)"
+
+
+def test_broadcasting_examples_cap_and_link(app):
+    at = open_page(app, BROADCASTING)
+    at.pills(key="bc_example").set_value("column + row")
+    rerun(at)
+    assert (at.text_input(key="bc_a").value, at.text_input(key="bc_b").value) == ("3,1", "1,4")
+    assert metrics(at)["Result shape"] == "(3, 4)"
+    assert z(spec_by_title(at, "a + b")["data"][0]) == [[10, 20, 30], [11, 21, 31], [12, 22, 32]]
+    at.slider(key="bc_cap").set_value(2)
+    rerun(at)
+    assert z(spec_by_title(at, "a + b")["data"][0]) == [[10, 20], [11, 21]]
+    assert at.query_params["bc_a"] == "3,1" and at.query_params["bc_cap"] == "2"  # a shareable link
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gather
+
+
+def test_gather_worked_example_preset(app):
+    at = open_page(app, GATHER)
+    assert at.code[0].value == "out = [[1, 1], [4, 3]]"
+    out = spec_by_title(at, "out")["data"][0]
+    assert out["text"] == [["1<br>from [0,0]", "1<br>from [0,0]"], ["4<br>from [1,1]", "3<br>from [1,0]"]]
+    # each output cell has the colour of its source: the same colour code as that input cell
+    inp = spec_by_title(at, "input")["data"][0]
+    assert z(out)[1][0] == z(inp)[1][1] and z(out)[1][1] == z(inp)[1][0]
+    assert any("out[i][j] = input[i][index[i][j]]" in m.value for m in at.markdown)
+    assert run_code(code_panel(at))["out"].tolist() == [[1, 1], [4, 3]]
+
+
+def test_gather_label_probability_preset(app):
+    at = open_page(app, GATHER)
+    at.selectbox(key="ga_preset").set_value("label")
+    rerun(at)
+    preset = T.gather_presets(0)["label"]
+    probs, labels = torch.tensor(preset.input), torch.tensor(preset.index).squeeze(1)
+    ns = run_code(code_panel(at))
+    assert torch.equal(ns["picked"], probs[torch.arange(4), labels])
+    assert at.code[0].value == f"out = {[[round(v, 4)] for v in probs[torch.arange(4), labels].double().tolist()]}"
+
+
+def test_gather_bad_index_gives_clear_errors(app):
+    at = open_page(app, GATHER)
+    at.button(key="ga_edit").click()
+    rerun(at)
+    assert at.session_state["ga_mode"] == "Type your own"
+    assert at.text_area(key="ga_input").value == "[[1, 2], [3, 4]]"
+    at.text_area(key="ga_index").set_value("[[0, 2], [1, 0]]")
+    rerun(at)
+    assert errors(at) == ["index[0, 1] = 2 is out of range: it picks along dim 1, where input has size 2, so every "
+                          "index must be in 0..1."]
+    at.text_area(key="ga_index").set_value("[0, 1]")
+    rerun(at)
+    assert "index has 1 dimension but input has 2" in errors(at)[0]
+    at.text_area(key="ga_index").set_value("[[0], [1], [0]]")
+    rerun(at)
+    assert "index has size 3 in dim 0 but input has only 2" in errors(at)[0]
+    at.text_area(key="ga_input").set_value("[[1, 2], [3")
+    rerun(at)
+    assert "never closed" in errors(at)[0]
+    at.text_area(key="ga_input").set_value("[[1, 2], [3, 4]]")
+    at.text_area(key="ga_index").set_value("[[1], [0]]")
+    rerun(at)
+    assert not errors(at) and at.code[0].value == "out = [[2], [3]]"
+
+
+def test_gather_random_mode_matches_torch(app):
+    at = open_page(app, GATHER)
+    at.segmented_control(key="ga_mode").set_value("Random")
+    rerun(at)
+    at.segmented_control(key="ga_dim").set_value(0)
+    at.number_input(key="ga_seed").set_value(42)
+    rerun(at)
+    x, index = T.random_gather(3, 4, 3, 2, 0, 42)
+    assert at.code[0].value == f"out = {torch.gather(x, 0, index).tolist()}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# topk / argmax
+
+
+def test_topk_values_indices_and_shapes(app):
+    at = open_page(app, TOPK)
+    x = T.distinct_values((4, 6), 0)
+    assert metrics(at)["values shape"] == "(4, 2)"
+    at.slider(key="tk_k").set_value(3)
+    rerun(at)
+    values, indices = torch.topk(x, 3, dim=1)
+    assert metrics(at)["values shape"] == "(4, 3)" and metrics(at)["indices shape"] == "(4, 3)"
+    assert at.code[0].value == f"values  = {values.tolist()}\nindices = {indices.tolist()}"
+    grid = spec_by_title(at, "x (4, 6)")
+    assert len(grid["layout"]["shapes"]) == 12  # 3 outlined winners per row
+    assert grid["data"][0]["text"][0][int(indices[0, 0])] == f"{int(values[0, 0])} #1"
+    assert run_code(code_panel(at))["values"].tolist() == values.tolist()
+
+
+def test_argmax_flat_vs_per_dim(app):
+    at = open_page(app, TOPK)
+    at.segmented_control(key="tk_op").set_value("argmax")
+    rerun(at)
+    at.toggle(key="tk_nodim").set_value(True)
+    rerun(at)
+    x = T.distinct_values((4, 6), 0)
+    assert metrics(at)["flat index"] == str(int(x.argmax()))
+    assert metrics(at)["indices shape"] == "()"
+    text = " ".join(m.value for m in at.markdown)
+    assert f"`x.argmax(dim=1)` → `{x.argmax(dim=1).tolist()}`" in text
+
+
+def test_topk_bad_shape(app):
+    at = open_page(app, TOPK)
+    at.text_input(key="tk_shape").set_value("4,,x")
+    rerun(at)
+    at.text_input(key="tk_shape").set_value("4;6")
+    rerun(at)
+    assert errors(at) and "not a size" in errors(at)[0]
+    at.text_input(key="tk_shape").set_value("2,3,4,5")
+    rerun(at)
+    assert "at most 3" in errors(at)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Creation, indexing & shape
+
+
+def test_creation_randint_code_reproduces_the_tensor(app):
+    at = open_page(app, CREATION)
+    at.number_input(key="cr_seed").set_value(7)
+    rerun(at)
+    expected = torch.randint(0, 10, (3, 4), generator=torch.Generator().manual_seed(7))
+    assert torch.equal(run_code(code_panel(at))["x"], expected)
+    assert z(spec_by_title(at, "torch.randint")["data"][0]) == expected.float().tolist()
+    at.selectbox(key="cr_kind").set_value("linspace")
+    rerun(at)
+    assert metrics(at)["shape"] == "(5,)"
+    assert z(spec_by_title(at, "torch.linspace")["data"][0]) == [[0.0, 2.5, 5.0, 7.5, 10.0]]
+
+
+def test_creation_refuses_huge_and_backwards(app):
+    at = open_page(app, CREATION)
+    at.text_input(key="cr_shape").set_value("2000,2000")
+    rerun(at)
+    assert "at most 1,000,000" in errors(at)[0]
+    at.selectbox(key="cr_kind").set_value("arange")
+    rerun(at)
+    at.number_input(key="cr_step").set_value(-1.0)
+    rerun(at)
+    assert "goes the wrong way" in errors(at)[0]
+
+
+def test_indexing_slices_and_errors(app):
+    at = open_page(app, CREATION)
+    at.segmented_control(key="cr_part").set_value("Index")
+    rerun(at)
+    x = torch.arange(20).reshape(4, 5)
+    assert metrics(at)["result shape"] == "(2, 3)" and metrics(at)["memory"] == "view of x"
+    assert z(spec_by_title(at, "x[1:3, ::2]")["data"][0]) == x[1:3, ::2].float().tolist()
+    assert len(spec_by_title(at, "x: outlined")["layout"]["shapes"]) == 6
+    at.text_input(key="cr_items").set_value("..., 5")
+    rerun(at)
+    assert errors(at) == ["torch refused this index: index 5 is out of bounds for dimension 1 with size 5."]
+    at.text_input(key="cr_items").set_value("::-1")
+    rerun(at)
+    assert "no negative steps" in errors(at)[0]
+    at.radio(key="cr_iop").set_value("take")
+    rerun(at)
+    assert run_code(code_panel(at))["y"].tolist() == [0, 7, 19]
+
+
+def test_view_after_transpose_fails_and_strides_are_shown(app):
+    at = open_page(app, CREATION)
+    at.segmented_control(key="cr_part").set_value("View & strides")
+    rerun(at)
+    table = at.dataframe[0].value
+    assert table["stride"].tolist() == ["(4, 1)", "(1, 4)", "(1,)"]
+    assert table["is_contiguous()"].tolist() == ["True", "False", "True"]
+    assert table["shares x's storage"].tolist() == ["True", "True", "False"]
+    at.selectbox(key="cr_second").set_value("view")
+    rerun(at)
+    assert "view size is not compatible with input tensor's size and stride" in errors(at)[0]
+    at.selectbox(key="cr_first").set_value("none")
+    rerun(at)
+    assert not errors(at) and at.dataframe[0].value["shares x's storage"].tolist() == ["True", "True"]
+
+
+def test_round_trip_contamination_demo(app):
+    at = open_page(app, CREATION)
+    at.segmented_control(key="cr_part").set_value("Round trip")
+    rerun(at)
+    m = metrics(at)
+    assert m["torch.all(torch.eq(a, a1)), wrong order"] == "False"
+    assert m["torch.all(torch.eq(a, a2)), right order"] == "True"
+    ns = run_code(code_panel(at))
+    assert not torch.equal(ns["a"], ns["a1"]) and torch.equal(ns["a"], ns["a2"])
+    at.text_input(key="cr_rshape").set_value("2,3,4")
+    rerun(at)
+    assert "4-D batch" in errors(at)[0]
+
+
+def test_unsqueeze_negative_dim(app):
+    at = open_page(app, CREATION)
+    at.segmented_control(key="cr_part").set_value("squeeze / unsqueeze")
+    rerun(at)
+    at.slider(key="cr_udim").set_value(-1)
+    rerun(at)
+    assert metrics(at)["x.unsqueeze(-1)"] == "(1, 3, 1, 4, 1)"
+    assert metrics(at)["x.squeeze()"] == "(3, 4)"
+    assert "`unsqueeze(-1)` is `unsqueeze(4)`" in " ".join(m.value for m in at.markdown)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Combine & split
+
+
+def test_cat_vs_stack(app):
+    at = open_page(app, COMBINE)
+    assert metrics(at) == {"torch.cat([t0, t1], dim=0)": "(4, 3)", "torch.stack([t0, t1], dim=0)": "(2, 2, 3)"}
+    at.pills(key="cs_example").set_value("cat only")
+    rerun(at)
+    assert metrics(at)["torch.cat([t0, t1], dim=0)"] == "(6, 3)"
+    assert metrics(at)["torch.stack([t0, t1], dim=0)"] == "error"
+    assert "stack expects each tensor to be equal size" in errors(at)[0]
+    cat = spec_by_title(at, "torch.cat")["data"][0]
+    assert [row[0] for row in cat["text"]] == ["0", "3", "100", "103", "106", "109"]  # t1 starts at 100
+    at.text_input(key="cs_shapes").set_value("2,3; 2,y")
+    rerun(at)
+    assert errors(at)[0].startswith("Shapes: 'y' is not a size")
+
+
+def test_split_and_chunk(app):
+    at = open_page(app, COMBINE)
+    at.segmented_control(key="cs_part").set_value("split & chunk")
+    rerun(at)
+    assert metrics(at)["pieces"] == "3"
+    assert run_code(code_panel(at))["pieces"][2].tolist() == [[16, 17, 18, 19]]
+    at.radio(key="cs_mode").set_value("chunk(n)")
+    rerun(at)
+    at.slider(key="cs_chunks").set_value(4)
+    rerun(at)
+    assert metrics(at)["pieces"] == "3"
+    assert "chunk(4) returned 3 pieces" in at.info[0].value
+    at.radio(key="cs_mode").set_value("split([sizes])")
+    rerun(at)
+    at.text_input(key="cs_sizes").set_value("2, 2")
+    rerun(at)
+    assert "add up to 4, but dim 0 has size 5" in errors(at)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Math
+
+
+def test_matmul_batch_broadcasting(app):
+    at = open_page(app, MATH)
+    assert metrics(at)["A @ B"] == "(10, 5, 3, 2)"
+    ns = run_code(code_panel(at))
+    assert ns["C"].shape == (2, 2, 3, 2)
+    c_grid = z(spec_by_title(at, "C = A @ B")["data"][0])
+    assert c_grid == ns["C"][0, 0].tolist()
+    at.slider(key="ma_i").set_value(2)
+    at.slider(key="ma_j").set_value(1)
+    rerun(at)
+    assert at.code[0].value.startswith("C[2, 1] = Σ_k A[2, k]·B[k, 1]")
+    assert at.code[0].value.endswith(f"= {int(ns['C'][0, 0, 2, 1])}")
+    at.text_input(key="ma_b").set_value("5,3,2")
+    rerun(at)
+    assert "A's last dim is 4 but B's second-to-last dim is 3" in errors(at)[0]
+
+
+def test_clipping_and_reductions(app):
+    at = open_page(app, MATH)
+    at.segmented_control(key="ma_part").set_value("clamp & clipping")
+    rerun(at)
+    grad = torch.randn(12, generator=torch.Generator().manual_seed(0)) * 1.5
+    assert metrics(at)["‖grad‖"] == f"{float(grad.norm()):.3f}"
+    assert metrics(at)["‖norm-clipped‖"] == "1.000"
+    assert metrics(at)["entries clamped"] == str(int((grad.abs() > 0.5).sum()))
+    at.segmented_control(key="ma_part").set_value("reductions")
+    rerun(at)
+    at.segmented_control(key="ma_rop").set_value("max")
+    rerun(at)
+    x = T.small_ints((3, 4), 0, -5, 6)
+    assert at.code[0].value == f"x.max(dim=1) = {x.max(dim=1).values.tolist()}"
+    assert len(spec_by_title(at, "x")["layout"]["shapes"]) == 3
+
+
+def test_where_and_norm(app):
+    at = open_page(app, MATH)
+    at.segmented_control(key="ma_part").set_value("where & comparisons")
+    rerun(at)
+    x = T.small_ints((3, 4), 0, -5, 6)
+    assert metrics(at)["cells where the mask is True"] == str(int((x > 0).sum()))
+    out = z(spec_by_title(at, "torch.where")["data"][0])
+    assert out == torch.where(x > 0, x, torch.tensor(0.0)).tolist()
+    at.segmented_control(key="ma_part").set_value("norm")
+    rerun(at)
+    assert z(spec_by_title(at, "x.norm(p=2, dim=1)")["data"][0]) == [x.norm(dim=1).tolist()]
+    at.text_input(key="ma_xshape").set_value("0,3")
+    rerun(at)
+    assert "size 0" in errors(at)[0]
+
+
+@pytest.mark.parametrize("path", [BROADCASTING, GATHER, TOPK, CREATION, COMBINE, MATH])
+def test_every_tensor_page_has_a_runnable_code_panel(app, path):
+    at = open_page(app, path)
+    assert not errors(at)
+    run_code(code_panel(at))
+    assert json.dumps(plotly_specs(at))  # figures serialise
