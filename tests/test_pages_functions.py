@@ -353,3 +353,49 @@ def test_backprop_relu_and_other_seed(app):
     rerun(at)
     assert table(at, "autograd .grad")["|difference|"].max() < 1e-6
     assert "torch.relu" in at.code[0].value and "manual_seed(3)" in at.code[0].value
+
+
+# ------------------------------------------------------------------------------------- figures, fast path
+
+
+def _figure_json(fig) -> dict:
+    import json
+
+    import plotly.io as pio
+
+    spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
+    if spec["layout"].get("title") is None:
+        spec["layout"].pop("title", None)  # unvalidated layouts keep an explicit null title: the same thing
+    return spec
+
+
+def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
+    """The app skips plotly's validation for speed; the JSON it sends must be what validation would give."""
+    from ui import figures_functions as figures
+
+    c = fn.activation_curve("sigmoid")
+    x, y = fn.make_line()
+    hand, auto = fn.fit_by_hand(x, y, 0.1, 50), fn.fit_by_autograd(x, y, 0.1, 50)
+    descent = fn.gradient_descent_1d("x^2", 2.0, 1.1, 60)
+    builders = [
+        lambda: figures.activations({"sigmoid": c}, "sigmoid", tuple(fn.ACTIVATIONS),
+                                    zones=fn.saturation_zones(c), peak=fn.peak_gradient(c)),
+        lambda: figures.regression_losses(fn.regression_loss_curves(("MSE", "Huber")), tuple(fn.REGRESSION_LOSSES),
+                                          delta=1.0),
+        lambda: figures.classification_losses(fn.classification_loss_curves(), tuple(fn.CLASSIFICATION_LOSSES),
+                                              z0=-6.0, at=fn.classification_losses([-6.0])),
+        lambda: figures.probabilities(torch.tensor([0.7, 0.3]), torch.tensor([0.6, 0.4]), 2.0),
+        lambda: figures.descent(fn.function_curve("x^2", -3.0, 3.0), descent, 10),
+        lambda: figures.descent_progress(descent, 10),
+        lambda: figures.loss_surface(*fn.loss_surface(x, y, (0.0, 3.0), (-2.0, 1.0), 20), hand, auto, (2.0, -1.0)),
+        lambda: figures.network(fn.backprop((1.0, -0.5), 0.5)),
+        lambda: figures.training_with_and_without_zero_grad(fn.train_tiny((1.0, -0.5), 0.5),
+                                                            fn.train_tiny((1.0, -0.5), 0.5, zero_grad=False)),
+    ]
+    for build in builders:
+        monkeypatch.setattr(figures, "VALIDATE", True)
+        validated = _figure_json(build())
+        monkeypatch.setattr(figures, "VALIDATE", False)
+        fast = _figure_json(build())
+        assert fast == validated
+        assert fast["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
