@@ -364,8 +364,8 @@ def _figure_json(fig) -> dict:
     import plotly.io as pio
 
     spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
-    if spec["layout"].get("title") is None:
-        spec["layout"].pop("title", None)  # unvalidated layouts keep an explicit null title: the same thing
+    if not spec["layout"].get("title"):
+        spec["layout"].pop("title", None)  # no title: {} when validated, null when not; plotly.js reads both alike
     return spec
 
 
