@@ -151,17 +151,19 @@ ARCHITECTURES: dict[str, Arch] = {a.name: a for a in [
 ]}
 
 
+LENET_INPUT = (1, 32, 32)  # the paper's 32x32 grey digits (MNIST's 28x28 padded by 2)
+
+
 def input_shape_of(name: str) -> tuple[int, ...]:
-    """(C, H, W) the architecture expects: ImageNet's 3x224x224, or the MNIST-sized input of LeNet-5."""
-    if name == "LeNet-5":
-        return tuple(getattr(_lenet_class(), "input_shape", (1, 28, 28)))
-    return (3, 224, 224)
+    """(C, H, W) the architecture expects: ImageNet's 3x224x224, or LeNet-5's 1x32x32."""
+    return LENET_INPUT if ARCHITECTURES[name].builder == "lenet5" else (3, 224, 224)
 
 
-def _lenet_class():
-    from core import models  # the Training section's models
+def _lenet5() -> nn.Module:
+    from core import models  # the Training section's model zoo holds LeNet-5
 
-    return models.LeNet5
+    c, size, _ = LENET_INPUT
+    return models.LeNet5(models.ModelConfig("lenet5", in_channels=c, image_size=size))
 
 
 def build(name: str, *, device: str = "meta") -> nn.Module:
@@ -169,7 +171,7 @@ def build(name: str, *, device: str = "meta") -> nn.Module:
     arch = ARCHITECTURES[name]
     with torch.device(device):
         if arch.builder == "lenet5":
-            return _lenet_class()()
+            return _lenet5()
         import torchvision
 
         return getattr(torchvision.models, arch.builder)(weights=None, **dict(arch.kwargs))
@@ -256,7 +258,7 @@ def block_diagram(name: str) -> str:
     if builder == "googlenet":
         return _inception_dot(rows, modules, "inception3a")
     if builder.startswith("densenet"):
-        return _dense_dot(rows, modules, "features.denseblock1", layers=4)
+        return _dense_dot(rows, modules, "features.denseblock1", layers=3)
     if builder.startswith("vgg"):
         return _stages_dot(rows, modules)
     return _chain_dot(rows, modules, input_shape_of(name))
@@ -272,7 +274,7 @@ def _chain_dot(rows: list[LayerRow], modules: dict, input_shape: tuple[int, ...]
     lines, nodes = [], []
     for row in rows:
         if row.kind in ("ReLU", "Tanh", "Sigmoid", "Dropout", "BatchNorm2d", "Flatten") and nodes:
-            nodes[-1][1] += f" + {row.kind}" if row.kind != "Flatten" else ""
+            nodes[-1][1] += " + flatten" if row.kind == "Flatten" else f" + {row.kind}"
             nodes[-1][3] = row.shape
             continue
         nodes.append([row.name, _short(row, modules[row.name]), row.kind, row.shape])
@@ -330,7 +332,7 @@ def _residual_dot(rows: list[LayerRow], modules: dict, prefix: str) -> str:
     else:
         lines.append('  "x" -> "add" [style=dashed, label=" identity x"];')
     lines += [_node("out", f"ReLU\\n{_dims(relus[-1].shape)}", "ReLU"), '  "add" -> "out";']
-    return _graph(lines)
+    return _graph(lines, rankdir="LR")
 
 
 def _inception_dot(rows: list[LayerRow], modules: dict, prefix: str) -> str:

@@ -71,7 +71,7 @@ def test_trace_counts_a_reused_module_once():
 @pytest.mark.parametrize("name, expect", [
     ("ResNet-18", ["64x56x56", "conv 3x3 /2, 128", "conv 1x1 /2, 128", "shortcut", "+"]),
     ("GoogLeNet", ["192x28x28", "conv 1x1, 64", "max-pool 3x3", "output\\n256x28x28"]),
-    ("DenseNet-121", ["x0\\n64x56x56", "in 160 ch", "conv 3x3, 32", "concatenate x0..x4\\n192x56x56"]),
+    ("DenseNet-121", ["x0\\n64x56x56", "in 128 ch", "conv 3x3, 32", "concatenate x0..x3\\n160x56x56"]),
     ("VGG-16", ["stage 3: 3 x (conv 3x3, 256 + ReLU)", "512x7x7", "4096 -> 4096 -> 1000"]),
     ("AlexNet", ["conv 11x11 /4, 64 + ReLU", "linear 4096->1000"]),
 ])
@@ -140,3 +140,17 @@ def test_train_eval_flags_and_dropout_behaviour():
 def test_relu_module_equals_functional():
     x = torch.randn(100)
     assert torch.equal(nn.ReLU()(x), torch.nn.functional.relu(x))
+
+
+def test_lenet5_comes_from_the_model_zoo():
+    from core import models
+
+    summary = A.summarize("LeNet-5", depth=None)
+    # conv 1->6 5x5 (156) + conv 6->16 5x5 (2,416) + 400->120 (48,120) + 120->84 (10,164) + 84->10 (850)
+    assert summary.params == 61_706 and summary.reference_params is None
+    zoo = models.build_model(models.ModelConfig("lenet5", in_channels=1, image_size=32))
+    assert summary.params == models.count_parameters(zoo)
+    assert [r.shape for r in summary.rows if r.kind in ("Conv2d", "MaxPool2d", "Linear")] == [
+        (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
+    assert summary.macs == 6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10
+    assert "max-pool 2x2 + flatten\\n400" in A.block_diagram("LeNet-5")

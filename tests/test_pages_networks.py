@@ -278,3 +278,40 @@ def test_dropout_mask_scaling_and_eval(app):
     _set(at, dr_train=True, dr_p=0.8, dr_seed=3)
     out, mask = layers.dropout(x, 0.8, seed=3)
     assert _metrics(at)["Kept"] == f"{int(mask.sum())} of 48" and _metrics(at)["Scale of the kept"] == "5"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 45 Architectures
+
+TORCHVISION_PARAMS = {"AlexNet": 61_100_840, "VGG-11": 132_863_336, "VGG-16": 138_357_544,
+                      "GoogLeNet": 6_624_904, "ResNet-18": 11_689_512, "DenseNet-121": 7_978_856}
+
+
+def test_architectures_counts_match_torchvision(app):
+    at = open_page(app, "pages/45_architectures.py")
+    for name, params in TORCHVISION_PARAMS.items():
+        _set(at, ar_arch=name)
+        m = _metrics(at)
+        assert m["Parameters"] == m["torchvision documents"] == f"{params:,}", name
+        table = at.dataframe[0].value
+        assert int(table["parameters"].sum()) == params
+        assert len(at.get("graphviz_chart")) == 1
+    bubbles = plotly_specs(at)[1]
+    assert sorted(t["name"] for t in bubbles["data"]) == sorted(["LeNet-5", *TORCHVISION_PARAMS])
+    resnet = next(t for t in bubbles["data"] if t["name"] == "ResNet-18")
+    assert abs(resnet["y"][0] - 11.689512) < 1e-6 and abs(resnet["x"][0] - 1.814) < 0.001
+
+
+def test_architectures_resnet_table_and_lenet(app):
+    at = open_page(app, "pages/45_architectures.py")
+    m = _metrics(at)
+    assert m["Multiply-accumulates"] == "1.814 G" and m["Input -> output"] == "3x224x224 -> 1000"
+    table = at.dataframe[0].value
+    assert list(table["layer"])[:5] == ["conv1", "bn1", "relu", "maxpool", "layer1.0"]
+    assert dict(zip(table["layer"], table["output shape"], strict=True))["layer4.1"] == "512 x 7 x 7"
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "64x56x56" in dot and "shortcut" in dot
+    _set(at, ar_detail="every layer")
+    assert len(at.dataframe[0].value) == 60
+    _set(at, ar_arch="LeNet-5")
+    assert _metrics(at)["Parameters"] == "61,706" and _metrics(at)["From"] == "core.models"

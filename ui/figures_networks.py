@@ -335,13 +335,17 @@ def architecture_bubbles(summaries: list, highlight: str) -> go.Figure:
     for i, s in enumerate(summaries):
         on = s.name == highlight
         data.append(dict(type="scatter", x=[s.macs / 1e9], y=[s.params / 1e6], mode="markers+text", text=[s.name],
-                         textposition="top center", name=s.name, showlegend=False,
+                         textposition=_LABEL_AT.get(s.name, "top center"), name=s.name, showlegend=False,
                          marker=dict(size=24 if on else 14, color=COLORS[i % len(COLORS)],
                                      line=dict(color="#222", width=2 if on else 0)),
                          hovertemplate=f"{s.name}<br>%{{y:.2f}} M parameters<br>%{{x:.3f}} G MACs<extra></extra>"))
-    layout = dict(xaxis=dict(title="G multiply-accumulates per image (log)", type="log"),
-                  yaxis=dict(title="M parameters (log)", type="log"))
+    layout = dict(xaxis=dict(title="G multiply-accumulates per image (log)", type="log", dtick=1),
+                  yaxis=dict(title="M parameters (log)", type="log", dtick=1))
     return _figure(data, layout, height=360)
+
+
+_LABEL_AT = {"VGG-11": "top left", "VGG-16": "top right", "ResNet-18": "top left", "GoogLeNet": "bottom left",
+             "DenseNet-121": "bottom right", "LeNet-5": "top right"}
 
 
 def params_by_kind(rows) -> go.Figure:
