@@ -14,7 +14,7 @@ PARAMS = {
     "lr_n": links.Int(50, 5, 500),
     "lr_seed": links.Int(0, 0, 10_000),
     "lr_lr": links.Float(0.1, 0.001, 1.0),
-    "lr_epochs": links.Int(100, 1, 500),
+    "lr_epochs": links.Int(100, 1, 300),
     "lr_momentum": links.Float(0.0, 0.0, 0.99),
 }
 AGREE = 1e-3  # the two fits and the exact solution count as "the same line" within this
@@ -35,7 +35,7 @@ seed = c[4].number_input("seed", 0, 10_000, step=1, key="lr_seed")
 st.markdown("**Training**")
 c = st.columns(3)
 lr = c[0].slider("learning rate", 0.001, 1.0, step=0.001, format="%.3f", key="lr_lr")
-epochs = c[1].slider("epochs", 1, 500, key="lr_epochs")
+epochs = c[1].slider("epochs", 1, 300, key="lr_epochs")
 momentum = c[2].slider("momentum (torch.optim side only)", 0.0, 0.99, step=0.01, key="lr_momentum",
                        help="0 makes torch.optim.SGD take exactly the same steps as the hand-written loop.")
 links.publish(PARAMS)

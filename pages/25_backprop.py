@@ -16,7 +16,7 @@ PARAMS = {
     "bp_seed": links.Int(0, 0, 10_000),
     "bp_calls": links.Int(4, 1, 10),
     "bp_lr": links.Float(0.05, 0.005, 0.5),
-    "bp_steps": links.Int(40, 5, 200),
+    "bp_steps": links.Int(40, 5, 100),
 }
 
 header("Chain rule & backprop", "A tiny network: 2 inputs → 3 hidden units → 1 output, loss (ŷ − y)². "
@@ -123,7 +123,7 @@ st.caption(f"Without zero_grad, after {calls} call(s) .grad holds {calls} × the
 
 c1, c2 = st.columns(2)
 lr = c1.slider("learning rate", 0.005, 0.5, step=0.005, format="%.3f", key="bp_lr")
-steps = c2.slider("training steps", 5, 200, key="bp_steps")
+steps = c2.slider("training steps", 5, 100, key="bp_steps")
 links.publish(PARAMS)
 
 

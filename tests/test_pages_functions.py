@@ -310,7 +310,7 @@ def test_linear_regression_new_seed_new_data_same_agreement(app):
 def test_linear_regression_divergence_is_a_message(app):
     at = open_page(app, REG)
     at.slider(key="lr_lr").set_value(1.0)
-    at.slider(key="lr_epochs").set_value(500)
+    at.slider(key="lr_epochs").set_value(300)
     rerun(at)
     assert len(at.error) == 2 and "diverged at epoch" in at.error[0].value
     path = trace(plotly_specs(at), "hand-derived path")
