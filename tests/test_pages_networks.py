@@ -315,3 +315,35 @@ def test_architectures_resnet_table_and_lenet(app):
     assert len(at.dataframe[0].value) == 60
     _set(at, ar_arch="LeNet-5")
     assert _metrics(at)["Parameters"] == "61,706" and _metrics(at)["From"] == "core.models"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 46 nn.Module anatomy
+
+
+def test_module_anatomy_three_builds_agree(app):
+    at = open_page(app, "pages/46_module_anatomy.py")
+    m = _metrics(at)
+    assert m["Parameters (each build)"] == f"{20 * 25 + 20 + 64 * 20 * 25 + 64:,}"
+    assert m["Output shape"] == "1x64x8x8"
+    assert m["Max |Sequential - subclass|"] == m["Max |OrderedDict - subclass|"] == "0"
+    keys = at.dataframe[0].value
+    assert list(keys["Sequential"]) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert list(keys["Sequential(OrderedDict)"]) == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"]
+    assert list(at.dataframe[1].value["name"]) == ["conv1", "relu1", "conv2", "relu2"]  # children
+    assert list(at.dataframe[2].value["name"])[0] == "(the model)"  # modules() starts with the model
+    assert m["returned object is the model"] == "True" and m["after model.to(torch.float64)"] == "float64"
+    assert m["Max |loaded - original| output"] == "0"
+    assert any("Missing key(s) in state_dict" in c.value for c in at.code)
+    assert m["train: two passes equal?"] == m["eval: two passes equal?"] == "True"  # no dropout yet
+
+
+def test_module_anatomy_dropout_and_subclass(app):
+    at = open_page(app, "pages/46_module_anatomy.py")
+    _set(at, ma_dropout=0.5, ma_build="subclass")
+    m = _metrics(at)
+    assert m["train: two passes equal?"] == "False" and m["eval: two passes equal?"] == "True"
+    assert list(at.dataframe[0].value["Sequential"])[2] == "3.weight"  # dropout shifted conv2 to index 3
+    assert list(at.dataframe[1].value["name"]) == ["conv1", "drop", "conv2"]  # F.relu is no child
+    _set(at, ma_size=8, ma_kernel=5)
+    assert any("too small for two 5x5 convolutions" in e.value for e in at.error)
