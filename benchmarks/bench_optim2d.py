@@ -3,6 +3,7 @@
 - 6 optimizers x 500 steps on Himmelblau (core.optim2d.run): <= 100 ms
 - a 40 x 40 basin map, 500 steps (core.optim2d.basin_map): <= 1 s
 - for reference: the same 6 runs as six plain one-optimizer loops (what run() replaces)
+- page reruns of the Optimizer lab with a new start point every time (nothing cached): <= 200 ms
 
 Median over --repeats runs after a warm-up. The page reruns (<= 200 ms) are measured by bench_pages.py:
 
@@ -45,6 +46,26 @@ def plain_loops(f, start, configs, steps):
             optimizer.step()
 
 
+def page_reruns(path: str, key: str, values: list, kind: str = "slider") -> tuple[float, float]:
+    """(median, max) ms of AppTest reruns, each after setting widget `key` to a value not seen before."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(path)
+    at.run()
+    at.run()
+    times = []
+    for value in values:
+        getattr(at, kind)(key=key).set_value(value)
+        t0 = time.perf_counter()
+        at.run()
+        times.append((time.perf_counter() - t0) * 1000)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return statistics.median(times), max(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15)
@@ -80,7 +101,13 @@ def main() -> None:
     row("basin_map: 40 x 40 starts x 500 steps, SGD, Rastrigin",
         lambda: optim2d.basin_map(rastrigin.f, optim2d.RunConfig("SGD", lr=1e-3), rastrigin.xlim, rastrigin.ylim, 40,
                                   500, bound=rastrigin.bound), "1000", repeats=max(3, args.repeats // 3))
-
+    os.environ.setdefault("PYLAB_STRICT", "1")
+    print(f"{'page (AppTest, server side)':<52} {'median ms':>10} {'max ms':>8} {'target':>8}")
+    starts = [round(-4.9 + 0.37 * i, 2) for i in range(args.repeats)]
+    median, worst = page_reruns("pages/30_optimizer_lab.py", "ol_x0", starts)
+    print(f"{'page rerun, optimizer-lab, new start each time':<52} {median:>10.1f} {worst:>8.1f} {'200':>8}")
+    median, worst = page_reruns("pages/31_basins.py", "bs_steps", [400 + 10 * i for i in range(5)])
+    print(f"{'page rerun, basins, new steps each time (40 x 40)':<52} {median:>10.1f} {worst:>8.1f} {'':>8}")
 
 if __name__ == "__main__":
     main()

@@ -46,7 +46,7 @@ VARIABLES = ("x", "y")
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Pow: operator.pow}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_ALLOWED = "numbers, x, y, pi, e, + - * / ** (or ^), parentheses and " + ", ".join(FUNCTIONS)
+_ALLOWED = "numbers, x, y, pi, e, `+ - * / **` (or `^`), parentheses and " + ", ".join(FUNCTIONS)
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,8 @@ def _name(node: ast.Name) -> _Node:
         number = CONSTANTS[node.id]
         return _Node(lambda x, y: number, number, ast.Attribute(ast.Name("math"), node.id))
     if node.id in FUNCTIONS:
-        raise InputError(f"'{node.id}' is a function: call it with brackets, e.g. {node.id}(x).")
-    raise InputError(f"Unknown name '{node.id[:30]}'. A formula may use {_ALLOWED}.")
+        raise InputError(f"`{node.id}` is a function: call it with brackets, e.g. `{node.id}(x)`.")
+    raise InputError(f"Unknown name `{node.id[:30]}`. A formula may use {_ALLOWED}.")
 
 
 def _binary(node: ast.BinOp, depth: int) -> _Node:
@@ -153,12 +153,12 @@ def _binary(node: ast.BinOp, depth: int) -> _Node:
 def _call(node: ast.Call, depth: int) -> _Node:
     if not isinstance(node.func, ast.Name):
         raise InputError(_refusal(node.func) if not isinstance(node.func, ast.Attribute)
-                         else "Attribute access (a '.' after a name) is not allowed in a formula.")
+                         else "Attribute access (a `.` after a name) is not allowed in a formula.")
     name = node.func.id
     if name not in FUNCTIONS:
-        raise InputError(f"'{name[:30]}' is not an allowed function. Allowed: {', '.join(FUNCTIONS)}.")
+        raise InputError(f"`{name[:30]}` is not an allowed function. Allowed: {', '.join(FUNCTIONS)}.")
     if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-        raise InputError(f"{name}() takes exactly one plain argument, e.g. {name}(x).")
+        raise InputError(f"`{name}()` takes exactly one plain argument, e.g. `{name}(x)`.")
     inner = _compile(node.args[0], depth + 1)
     tensor_fn, number_fn = FUNCTIONS[name]
     arg = inner.fn
@@ -191,7 +191,7 @@ def _fold(op: Callable, *args: float | None, name: str = "") -> float | None:
 def _refusal(node: ast.AST) -> str:
     """Why a node is not allowed, in the learner's words."""
     reasons = {
-        ast.Attribute: "Attribute access (a '.' after a name) is not allowed in a formula.",
+        ast.Attribute: "Attribute access (a `.` after a name) is not allowed in a formula.",
         ast.Subscript: "Indexing with [...] is not allowed in a formula.",
         ast.Lambda: "lambda is not allowed in a formula.",
         ast.Compare: "Comparisons (<, >, ==) are not allowed: a formula computes a number.",
@@ -204,8 +204,8 @@ def _refusal(node: ast.AST) -> str:
         if isinstance(node, kind):
             return reason
     if isinstance(node, ast.BinOp | ast.UnaryOp):
-        return f"The operator in '{ast.unparse(node)[:30]}' is not allowed. A formula may use {_ALLOWED}."
+        return f"The operator in `{ast.unparse(node)[:30]}` is not allowed. A formula may use {_ALLOWED}."
     if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
                   | ast.GeneratorExp):
         return "Tuples, lists, sets, dicts and comprehensions are not allowed: a formula computes one number."
-    return f"'{type(node).__name__}' is not allowed in a formula. A formula may use {_ALLOWED}."
+    return f"`{type(node).__name__}` is not allowed in a formula. A formula may use {_ALLOWED}."

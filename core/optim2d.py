@@ -105,13 +105,15 @@ LANDSCAPES: dict[str, Landscape] = {
              ("Adam", 0.5), ("AdamW", 0.5))),
 }
 CUSTOM = "Your formula"
+CUSTOM_LRS = (("SGD", 0.05), ("SGD+momentum", 0.05), ("Nesterov", 0.05), ("Adagrad", 0.5), ("RMSprop", 0.02),
+              ("Adam", 0.1), ("AdamW", 0.1))  # a start for a formula nobody has looked at yet
 
 
 def custom_landscape(text: str, half_width: float = 5.0) -> Landscape:
     """A learner's formula on the box [-half_width, half_width]²; raises InputError if the formula is refused."""
     formula(text)  # refuse bad text now, with the parser's message
     box = (-float(half_width), float(half_width))
-    return Landscape(CUSTOM, text, box, box, (), (0.0, 0.0), known=False)
+    return Landscape(CUSTOM, text, box, box, (), (0.0, 0.0), known=False, lrs=CUSTOM_LRS)
 
 
 # ---------------------------------------------------------------- optimizers
@@ -575,17 +577,18 @@ def grid_values(f: Callable, xlim: Sequence[float], ylim: Sequence[float], n: in
 
 
 def endpoint_clusters(result: BasinMap, known: Sequence[tuple[float, float]], *, tol: float = 0.05,
-                      limit: int = 6) -> list[tuple[float, float]]:
-    """Where paths stopped (|∇f| < 1e-2) away from the known minima, grouped within `tol`, most visited first.
+                      limit: int = 200) -> list[tuple[float, float]]:
+    """Where paths stopped (|∇f| < 1e-2) away from the known minima, grouped within `tol`, in (x, y) order.
 
-    These are the minima (or saddles) a map finds by itself, e.g. the local minima of Rastrigin.
+    These are the minima (or saddles) a map finds by itself, e.g. the local minima of Rastrigin. At most
+    `limit` groups, the most visited ones.
     """
     finals = result.finals.reshape(-1, 2)
     stopped = (result.grad_norm.ravel() < STATIONARY_GRAD) & (nearest_minimum(finals, known) < 0)
     if not stopped.any():
         return []
     points = finals[stopped]
-    keys, inverse, counts = np.unique(np.round(points / tol).astype(np.int64), axis=0, return_inverse=True,
-                                      return_counts=True)
-    order = np.argsort(-counts, kind="stable")[:limit]
-    return [tuple(float(v) for v in points[inverse.ravel() == k].mean(0)) for k in order]
+    _, inverse, counts = np.unique(np.round(points / tol).astype(np.int64), axis=0, return_inverse=True,
+                                   return_counts=True)
+    keep = np.sort(np.argsort(-counts, kind="stable")[:limit])
+    return [tuple(float(v) for v in points[inverse.ravel() == k].mean(0)) for k in keep]

@@ -14,16 +14,15 @@ header(
     "equal size, and a learning rate that is too large blow up. **Click the map** to start somewhere else.",
 )
 
-LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)
+LR_CHOICES = figures.LR_CHOICES
 SLUG = {"SGD": "sgd", "SGD+momentum": "momentum", "Nesterov": "nesterov", "Adagrad": "adagrad",
         "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
 FUNCTIONS = (*optim2d.LANDSCAPES, optim2d.CUSTOM)
-DEFAULT_EXPR = "0.1*(x**2 + y**2) + sin(x)*cos(y)"
 SCHEDULES = {"none": "none", "StepLR": "step", "cosine": "cosine"}
 
 PARAMS: dict[str, links.Param] = {
     "ol_fn": links.Choice("Himmelblau", options=FUNCTIONS),
-    "ol_expr": links.Text(DEFAULT_EXPR, max_len=200),
+    "ol_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200),
     "ol_range": links.Float(5.0, 1.0, 20.0),
     "ol_x0": links.Float(0.0, -20.0, 20.0),
     "ol_y0": links.Float(0.0, -20.0, 20.0),
@@ -35,7 +34,7 @@ PARAMS: dict[str, links.Param] = {
 }
 for _name, _kind in optim2d.OPTIMIZERS.items():
     _s = SLUG[_name]
-    PARAMS[f"ol_lr_{_s}"] = links.Choice(_kind.lr, options=LR_CHOICES)
+    PARAMS[f"ol_lr_{_s}"] = figures.LearningRate(_kind.lr, options=LR_CHOICES)
     if "momentum" in _kind.settings:
         PARAMS[f"ol_mom_{_s}"] = links.Float(_kind.momentum, 0.0, 0.99)
     if "nesterov" in _kind.settings:
@@ -166,18 +165,22 @@ with charts:
                        f"{t.reason}. Its path stops at the last finite point (✕). Try a smaller learning rate.",
                        icon=":material/warning:")
 
-    loss_tab, surface_tab = st.tabs(["Loss vs step", "3D surface"])
-    with loss_tab:
-        fig, log_y, zeros = figures.loss_curves(trajectories)
-        st.plotly_chart(fig, key="ol_loss")
-        if not log_y:
-            st.caption("Some losses are negative, so the axis is linear.")
-        elif zeros:
-            st.caption(f"{', '.join(zeros)} reached f = 0 exactly (in float32); a log axis cannot show 0, so the "
-                       "curve stops there.")
-    with surface_tab:
-        st.plotly_chart(figures.surface(landscape, landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 61),
-                                        trajectories), key="ol_surface")
+    # Only the open tab is drawn (each figure costs time on every rerun).
+    loss_tab, surface_tab = st.tabs(["Loss vs step", "3D surface"], key="ol_view", on_change="rerun")
+    if loss_tab.open is not False:
+        with loss_tab:
+            fig, log_y, zeros = figures.loss_curves(trajectories)
+            st.plotly_chart(fig, key="ol_loss")
+            if not log_y:
+                st.caption("Some losses are negative, so the axis is linear.")
+            elif zeros:
+                st.caption(f"{', '.join(zeros)} reached f = 0 exactly (in float32); a log axis cannot show 0, so "
+                           "the curve stops there.")
+    if surface_tab.open:
+        with surface_tab:
+            grid3d = landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 61)
+            st.plotly_chart(figures.surface(landscape, grid3d, trajectories), key="ol_surface")
+            st.caption("Height and colour: f on a log scale, so that the minima show as deep wells.")
 
 st.dataframe(
     rows, hide_index=True,

@@ -15,16 +15,15 @@ header(
     "Each cell takes the colour of the minimum its path ends at: the whole plane, split into basins.",
 )
 
-LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)
+LR_CHOICES = figures.LR_CHOICES
 FUNCTIONS = (*optim2d.LANDSCAPES, optim2d.CUSTOM)
-DEFAULT_EXPR = "0.1*(x**2 + y**2) + sin(x)*cos(y)"
 
 PARAMS: dict[str, links.Param] = {
     "bs_fn": links.Choice("Himmelblau", options=FUNCTIONS),
-    "bs_expr": links.Text(DEFAULT_EXPR, max_len=200),
+    "bs_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200),
     "bs_range": links.Float(5.0, 1.0, 20.0),
     "bs_opt": links.Choice("SGD", options=tuple(optim2d.OPTIMIZERS)),
-    "bs_lr": links.Choice(1e-3, options=LR_CHOICES),
+    "bs_lr": figures.LearningRate(1e-3, options=LR_CHOICES),
     "bs_mom": links.Float(0.0, 0.0, 0.99),
     "bs_steps": links.Int(500, 10, 3000),
     "bs_n": links.Int(40, 10, 80),
@@ -58,7 +57,7 @@ def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
 @st.cache_data(max_entries=32, show_spinner="Running every start ...")
 def basins(land: optim2d.Landscape, config: optim2d.RunConfig, n: int, steps: int):
     result = optim2d.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound)
-    found = optim2d.endpoint_clusters(result, land.minima, limit=max(0, 8 - len(land.minima)))
+    found = optim2d.endpoint_clusters(result, land.minima)
     return result, found
 
 
@@ -97,19 +96,14 @@ with chart:
     except InputError as exc:
         links.publish(PARAMS)
         fail(str(exc))
-    marked = optim2d.Landscape(landscape.name, landscape.formula, landscape.xlim, landscape.ylim,
-                               (*landscape.minima, *found))  # the known minima, then the points the map found
-    categories = optim2d.basin_categories(result, marked.minima)
+    known = len(landscape.minima)
+    categories = optim2d.basin_categories(result, (*landscape.minima, *found))
     values, counts = np.unique(categories, return_counts=True)
     count = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
     grid = landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 121)
-    st.plotly_chart(figures.basins(result, categories, marked, count, grid), key="bs_map")
-
-    labels = figures.basin_labels(marked)
-    known = len(landscape.minima)
-    table = [{"ends at": labels[c] + (" (found by the map: |∇f| ≈ 0)" if c >= known else ""),
-              "starts": count[c], "share": count[c] / categories.size}
-             for c in sorted(count, key=lambda c: (c < 0, c if c >= 0 else -c))]
+    st.plotly_chart(figures.basins(result, categories, landscape, found, grid), key="bs_map")
+    table = [{"ends at": label, "starts": n, "share": n / categories.size}
+             for label, n, _ in figures.basin_legend(count, landscape, found)]
     st.dataframe(table, hide_index=True,
                  column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
     reached = sum(count.get(i, 0) for i in range(known))

@@ -2,6 +2,7 @@
 
 import builtins
 import math
+import re
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from core.expr import MAX_EXPONENT, MAX_LENGTH, compile_formula
 from core.parsing import InputError
 
 HOSTILE = {
-    "__import__('os')": "'__import__' is not an allowed function",
+    "__import__('os')": "`__import__` is not an allowed function",
     "__import__('os').system('ls')": "Attribute access",
     "().__class__": "Attribute access",
     "().__class__.__bases__[0].__subclasses__()": "Attribute access",
@@ -21,24 +22,24 @@ HOSTILE = {
     "(lambda x: x)(1)": "not allowed",
     "[c for c in ()]": "comprehensions",
     "{'a': 1}": "dicts",
-    "eval('1')": "'eval' is not an allowed function",
-    "exec('x = 1')": "'exec' is not an allowed function",
-    "open('/etc/passwd')": "'open' is not an allowed function",
-    "getattr(x, 'real')": "'getattr' is not an allowed function",
-    "globals()": "'globals' is not an allowed function",
+    "eval('1')": "`eval` is not an allowed function",
+    "exec('x = 1')": "`exec` is not an allowed function",
+    "open('/etc/passwd')": "`open` is not an allowed function",
+    "getattr(x, 'real')": "`getattr` is not an allowed function",
+    "globals()": "`globals` is not an allowed function",
     "os.system('ls')": "Attribute access",
     "'x' * 9": "Text in quotes",
     "f'{x}'": "Text in quotes",
-    "sin(x, y)": "exactly one plain argument",
-    "sin(x=1)": "exactly one plain argument",
-    "sin(*x)": "exactly one plain argument",
+    "sin(x, y)": "takes exactly one plain argument",
+    "sin(x=1)": "takes exactly one plain argument",
+    "sin(*x)": "takes exactly one plain argument",
     "x if y else 1": "if/else",
     "x < y": "Comparisons",
     "x and y": "and/or",
     "(z := 1)": "Assignments",
     "x @ y": "operator",
     "x // y": "operator",
-    "z + x": "Unknown name 'z'",
+    "z + x": "Unknown name `z`",
     "torch.sin(x)": "Attribute access",
     "sin": "is a function",
     "True * x": "The value True",
@@ -48,7 +49,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_is_refused_with_a_clear_message(text):
-    with pytest.raises(InputError, match=HOSTILE[text].replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InputError, match=re.escape(HOSTILE[text])):
         compile_formula(text)
 
 

@@ -1,4 +1,5 @@
-"""Figures of the Optimization section: contour with paths, 3D surface, loss curves, basin maps.
+"""Figures (and shared widget settings) of the Optimization section: contour with paths, 3D surface, loss
+curves, basin maps.
 
 Every array that reaches plotly is finite (undefined regions of a formula become gaps, None), so no NaN is drawn.
 """
@@ -21,10 +22,31 @@ from core.optim2d import (
     Trajectory,
     point_label,
 )
+from ui import links
 from ui.plots import COLORS, style
+
+LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)  # a log slider
+DEFAULT_FORMULA = "0.1*(x**2 + y**2) + sin(x)*cos(y)"
+
+
+class LearningRate(links.Choice):
+    """A learning rate in a link: any spelling of one of LR_CHOICES ("0.001", "1e-3", "10")."""
+
+    def parse(self, raw: str) -> float:
+        value = float(raw)
+        for option in self.options:
+            if math.isclose(value, option, rel_tol=1e-9):
+                return option
+        raise ValueError("is not one of the learning rates on the slider")
+
+    def dump(self, value: float) -> str:
+        return f"{value:g}"
 
 MAX_DRAWN = 800  # points per path on the maps; longer paths are thinned evenly (the ends are kept)
 GRID_COLORS = {STATIONARY: "#9E9E9E", WANDERING: "#D9D9D9", DIVERGED: "#202020"}
+FOUND_COLORS = ["#8DD3C7", "#FFFFB3", "#BEBADA", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#FCCDE5", "#BC80BD",
+                "#CCEBC5", "#FFED6F"]  # ColorBrewer Set3 without its grey
+MAX_NAMED_FOUND = 6  # more found points than this share one legend line
 GRID_NAMES = {STATIONARY: "stopped elsewhere (|∇f| ≈ 0)", WANDERING: "still moving after the last step",
               DIVERGED: "diverged"}
 
@@ -233,38 +255,63 @@ def loss_curves(trajectories: Sequence[Trajectory], *, height: int = 360) -> tup
     return style(fig, height=height), log_y, zeros
 
 
-def basin_colors(n_minima: int) -> dict[int, str]:
-    """Category -> colour: minima take the app's palette, the rest greys and black."""
-    return {**{i: COLORS[i % len(COLORS)] for i in range(n_minima)}, **GRID_COLORS}
+def basin_color(category: int, n_known: int) -> str:
+    """Known minima take the app's palette, points the map found pastel colours (repeating), the rest greys."""
+    if category < 0:
+        return GRID_COLORS[category]
+    if category < n_known:
+        return COLORS[category % len(COLORS)]
+    return FOUND_COLORS[(category - n_known) % len(FOUND_COLORS)]
 
 
-def basin_labels(landscape: Landscape) -> dict[int, str]:
-    return {**{i: point_label(m) for i, m in enumerate(landscape.minima)}, **GRID_NAMES}
+def basin_legend(counts: Mapping[int, int], landscape: Landscape,
+                 found: Sequence[tuple[float, float]]) -> list[tuple[str, int, str]]:
+    """(label, starts, colour) per legend line: each known minimum, the found points (grouped when many), the rest."""
+    known = len(landscape.minima)
+    rows = [(point_label(m), counts[i], basin_color(i, known)) for i, m in enumerate(landscape.minima) if counts.get(i)]
+    visited = [(j, counts[known + j]) for j in range(len(found)) if counts.get(known + j)]
+    if len(visited) <= MAX_NAMED_FOUND:
+        rows += [(f"{point_label(found[j])} found (|∇f| ≈ 0)", n, basin_color(known + j, known)) for j, n in visited]
+    else:
+        rows.append((f"{len(visited)} other points found (|∇f| ≈ 0), pastel colours",
+                     sum(n for _, n in visited), basin_color(known, known)))
+    rows += [(GRID_NAMES[c], counts[c], GRID_COLORS[c]) for c in (STATIONARY, WANDERING, DIVERGED) if counts.get(c)]
+    return rows
 
 
-def basins(result: BasinMap, categories: np.ndarray, landscape: Landscape, counts: Mapping[int, int],
+def basins(result: BasinMap, categories: np.ndarray, landscape: Landscape, found: Sequence[tuple[float, float]],
            grid: tuple | None = None, *, height: int = 600) -> go.Figure:
-    """Each start cell coloured by where its path ended, with the minima starred and a count in the legend."""
-    present = sorted(counts, key=lambda c: (c < 0, c if c >= 0 else -c))
-    colors, labels = basin_colors(len(landscape.minima)), basin_labels(landscape)
-    index = {c: k for k, c in enumerate(present)}
-    z = np.vectorize(index.get)(categories).astype(float)  # (n, n) colour slots 0..K-1
-    k = max(len(present), 1)
+    """Each start cell coloured by where its path ended: known minima starred, found points dotted, counts in
+    the legend. Categories are those of optim2d.basin_categories(result, (*landscape.minima, *found))."""
+    known = len(landscape.minima)
+    present, slots = np.unique(categories, return_inverse=True)
+    k = len(present)
     scale = []
-    for c, slot in index.items():  # a stepped colour scale: slot s covers [s/k, (s+1)/k]
-        scale += [[slot / k, colors[c]], [(slot + 1) / k, colors[c]]]
-    text = np.vectorize(lambda c: labels[c])(categories)
+    for slot, c in enumerate(present):  # a stepped colour scale: slot s covers [s/k, (s+1)/k]
+        color = basin_color(int(c), known)
+        scale += [[slot / k, color], [(slot + 1) / k, color]]
+    names = {int(c): (point_label(landscape.minima[c]) if 0 <= c < known else
+                      f"{point_label(found[c - known])} (found)" if c >= known else GRID_NAMES[int(c)])
+             for c in present}
+    text = np.vectorize(names.get)(categories)
     fig = go.Figure(go.Heatmap(
-        x=result.xs, y=result.ys, z=(z + 0.5) / k, zmin=0, zmax=1, colorscale=scale or "Greys", showscale=False,
-        text=text, hovertemplate="start (%{x:.2f}, %{y:.2f}) → %{text}<extra></extra>", name="basins"))
+        x=result.xs, y=result.ys, z=(slots.reshape(categories.shape) + 0.5) / k, zmin=0, zmax=1, colorscale=scale,
+        showscale=False, text=text, hovertemplate="start (%{x:.2f}, %{y:.2f}) → %{text}<extra></extra>",
+        name="basins"))
     if grid is not None:
         xs, ys, zz = grid
         fig.add_trace(go.Contour(x=xs, y=ys, z=_finite_or_none(LogScale.fit(zz)(zz)), showscale=False,
                                  contours=dict(coloring="none"), ncontours=18, hoverinfo="skip", showlegend=False,
                                  line=dict(color="rgba(255,255,255,0.55)", width=1), name="level lines"))
-    for c in present:  # legend entries: one per category, with its count
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{labels[c]}: {counts[c]}",
-                                 marker=dict(symbol="square", size=14, color=colors[c])))
+    counts = dict(zip(present.tolist(), np.bincount(slots.ravel()).tolist(), strict=True))
+    for label, n, color in basin_legend(counts, landscape, found):  # legend lines with their counts
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{label}: {n}",
+                                 marker=dict(symbol="square", size=14, color=color)))
+    if found:
+        fx, fy = np.array(found).T
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="markers", name="found points (·)", showlegend=False,
+                                 marker=dict(size=5, color="white", line=dict(color="black", width=1)),
+                                 hovertemplate="found: (%{x:.3f}, %{y:.3f})<extra></extra>"))
     if landscape.minima:
         fig.add_trace(_minima_trace(landscape, name="minima (★)"))
     dx, dy = (result.xs[1] - result.xs[0]) / 2, (result.ys[1] - result.ys[0]) / 2
