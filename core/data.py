@@ -20,6 +20,7 @@ whose message says how to get it.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -747,3 +748,14 @@ def load(name: str, **kwargs) -> ImageData:
     if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(loaders)}")
     return loaders[name](**kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def load_shared(name: str, cifar_path: str = "") -> ImageData:
+    """`load(name)` kept in memory for the whole process: every page and session shares one read-only copy.
+
+    Never modify the returned tensors in place (training only indexes them, which copies).
+    """
+    if name == "cifar10":
+        return load_cifar10(cifar_path or None)
+    return load(name)

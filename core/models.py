@@ -29,6 +29,8 @@ ARCH_NAMES = {
     "resnet": "ResNet-8 (small ResNet)",
     "fastnet": "FastNet (conv-pool-BN blocks)",
 }
+BASE_WIDTHS = {"resnet": (16, 32, 64), "fastnet": (16, 32, 64, 128)}  # channels per stage at width x1
+SEQUENTIAL_ARCHS = ("mlp", "mnist_cnn", "cnnnet", "lenet5", "fastnet")  # their layers run one after another
 INITS = ("default", "kaiming", "xavier", "bad")  # "bad": every weight ~ normal(0, 1), the classic mistake
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 
@@ -249,7 +251,7 @@ class ResNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        w = cfg.widths or (16, 32, 64)
+        w = cfg.widths or BASE_WIDTHS["resnet"]
         bn = cfg.batchnorm
         self.stem = nn.Sequential(*_conv_block(cfg.in_channels, w[0], 3, 1, bn))
         self.layer1 = BasicBlock(w[0], w[0], 1, bn)
@@ -291,7 +293,7 @@ class FastNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        w = cfg.widths or (24, 32, 64, 128)
+        w = cfg.widths or BASE_WIDTHS["fastnet"]
         bn = cfg.batchnorm
         self.stem = nn.Sequential(nn.Conv2d(cfg.in_channels, w[0], 2, bias=not bn),
                                   *([nn.BatchNorm2d(w[0])] if bn else []), nn.GELU())
@@ -310,6 +312,39 @@ class FastNet(nn.Module):
 
 _CLASSES = {"mlp": MLP, "mnist_cnn": MnistCNN, "cnnnet": CNNNet, "lenet5": LeNet5, "resnet": ResNet,
             "fastnet": FastNet}
+
+
+
+def scaled_widths(arch: str, multiplier: float) -> tuple[int, ...]:
+    """Channel widths of resnet/fastnet scaled by `multiplier` (() for the other architectures).
+
+    Example: scaled_widths("fastnet", 0.5) -> (8, 16, 32, 64)
+    """
+    if arch not in BASE_WIDTHS:
+        return ()
+    return tuple(max(4, int(round(w * multiplier))) for w in BASE_WIDTHS[arch])
+
+
+def sequential_code(model: nn.Module) -> str | None:
+    """The model written as one nn.Sequential (copyable code), or None when it has skip connections.
+
+    Every leaf module's repr is valid constructor code, e.g. "Conv2d(1, 8, kernel_size=(5, 5), stride=(1, 1))".
+    """
+    if isinstance(model, ResNet):
+        return None
+    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
+    lines = []
+    for m in leaves:
+        args = m.extra_repr()
+        for default in _DEFAULT_ARGS:  # drop arguments that only repeat the defaults: shorter, same model
+            args = args.replace(default, "")
+        lines.append(f"    nn.{type(m).__name__}({args.strip(', ')}),")
+    return "model = nn.Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+_DEFAULT_ARGS = (", eps=1e-05", ", momentum=0.1", ", affine=True", ", bias=True", ", track_running_stats=True",
+                 ", stride=(1, 1)", ", padding=0", ", dilation=1", ", ceil_mode=False", "approximate='none'",
+                 "start_dim=1, end_dim=-1", ", inplace=False")
 
 
 def default_config(arch: str, in_channels: int = 1, image_size: int = 28, **overrides) -> ModelConfig:

@@ -285,6 +285,12 @@ class Trainer:
         if not self.done:
             self.history.status, self.history.reason = "stopped", reason
 
+    def release(self) -> None:
+        """Free what only further training needs (optimizer state, gradients, the early-stopping snapshot)."""
+        self.optimizer.state.clear()
+        self.model.zero_grad(set_to_none=True)
+        self._best = None
+
     def run(self, *, max_steps: int | None = None, max_seconds: float | None = None) -> str:
         """Train until done, or for at most `max_steps` steps / about `max_seconds`; returns the status."""
         if self.done:
@@ -542,3 +548,112 @@ def presets() -> dict[str, Preset]:
             test_every_epoch=False, tta=True, channels_last=True, precision="bf16", log_every=10),
             "A wider FastNet for 10 epochs: >= 80% on CIFAR-10 within 10 minutes on 2 CPU cores."),
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The code that runs: a standalone loop equivalent to Trainer, written from the same values
+# ---------------------------------------------------------------------------------------------------------------
+
+_LOADERS = {"mnist": "load_mnist()", "fashion-mnist": "load_fashion_mnist()", "cifar10": "load_cifar10()"}
+
+
+def _optimizer_code(cfg: TrainConfig) -> str:
+    wd = f", weight_decay={cfg.weight_decay:g}" if cfg.weight_decay else ""
+    if cfg.optimizer == "sgd":
+        nesterov = ", nesterov=True" if cfg.nesterov and cfg.momentum > 0 else ""
+        return f"torch.optim.SGD(model.parameters(), lr={cfg.lr:g}, momentum={cfg.momentum:g}{nesterov}{wd})"
+    if cfg.optimizer == "rmsprop":
+        return f"torch.optim.RMSprop(model.parameters(), lr={cfg.lr:g}, momentum={cfg.momentum:g}{wd})"
+    name = "Adam" if cfg.optimizer == "adam" else "AdamW"
+    return f"torch.optim.{name}(model.parameters(), lr={cfg.lr:g}{wd})"
+
+
+def _scheduler_code(cfg: TrainConfig) -> str:
+    total = f"{cfg.epochs} * steps_per_epoch"
+    if cfg.schedule == "onecycle":
+        return (f"torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr={cfg.lr:g}, total_steps={total}, "
+                f"pct_start={cfg.warmup:g}, cycle_momentum=False)")
+    if cfg.schedule == "cosine":
+        return f"torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={total})"
+    if cfg.schedule == "step":
+        return (f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={cfg.step_every} * steps_per_epoch, "
+                f"gamma={cfg.gamma:g})")
+    return "torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)  # constant lr"
+
+
+def training_code(dataset: str, model_cfg: ModelConfig, cfg: TrainConfig, model_code: str | None = None) -> str:
+    """A standalone script doing what Trainer does with these settings (same order of operations).
+
+    `model_code`: the model as nn.Sequential code (core.models.sequential_code); otherwise it is built by name.
+    """
+    loader = _LOADERS.get(dataset, "load_image_folder('path/to/folder')")
+    loader_name = loader.split("(")[0]
+    if model_code is None:
+        model_code = (f"from core.models import ModelConfig, build_model\n"
+                      f"model = build_model(ModelConfig(**{model_cfg.to_dict()!r}), seed={cfg.seed})")
+    device = "cpu"
+    bf16 = cfg.precision == "bf16"
+    lines = [
+        "import torch",
+        "import torch.nn.functional as F",
+        "from torch import nn",
+        f"from core.data import {loader_name}, augment, normalize  # images as uint8 tensors in memory",
+        "",
+        f"data = {loader}  # x_train: {'(N, C, H, W)'} uint8, y_train: (N,) int64",
+        model_code,
+    ]
+    if cfg.channels_last:
+        lines.append("model = model.to(memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs")
+    lines += [
+        f"g = torch.Generator().manual_seed({cfg.seed})  # split, batch order and augmentation",
+        "pool = torch.randperm(len(data.y_train), generator=g)",
+    ]
+    if cfg.train_subset:
+        lines.append(f"pool = pool[:{cfg.train_subset}]  # a subset, for a quick run")
+    lines += [
+        f"n_val = int(len(pool) * {cfg.val_fraction:g})",
+        "val_idx, train_idx = pool[:n_val].sort().values, pool[n_val:].sort().values",
+        f"batch_size = {cfg.batch_size}",
+        "steps_per_epoch = len(train_idx) // batch_size",
+        f"optimizer = {_optimizer_code(cfg)}",
+        f"scheduler = {_scheduler_code(cfg)}",
+        "",
+        f"for epoch in range({cfg.epochs}):",
+        "    model.train()",
+        "    order = train_idx[torch.randperm(len(train_idx), generator=g)]",
+        "    for step in range(steps_per_epoch):",
+        "        idx = order[step * batch_size:(step + 1) * batch_size]",
+        "        x = data.x_train[idx]  # (B, C, H, W) uint8",
+    ]
+    if cfg.crop_padding or cfg.flip:
+        lines.append(f"        x = augment(x, g, crop_padding={cfg.crop_padding}, flip={cfg.flip})  # whole batch at once")
+    lines.append("        x = normalize(x, data.mean, data.std)  # float32, mean 0 and std 1 per channel")
+    if cfg.channels_last:
+        lines.append("        x = x.contiguous(memory_format=torch.channels_last)")
+    smoothing = f", label_smoothing={cfg.label_smoothing:g}" if cfg.label_smoothing else ""
+    if bf16:
+        lines += [f"        with torch.autocast({device!r}, dtype=torch.bfloat16):  # bfloat16 matmuls and convs",
+                  "            logits = model(x)  # (B, classes)"]
+    else:
+        lines.append("        logits = model(x)  # (B, classes)")
+    lines += [
+        f"        loss = F.cross_entropy(logits.float(), data.y_train[idx]{smoothing})",
+        "        if not torch.isfinite(loss):",
+        "            raise RuntimeError(f'diverged at epoch {epoch}, step {step}: lower the learning rate')",
+        "        optimizer.zero_grad()",
+        "        loss.backward()",
+        "        optimizer.step()",
+        "        scheduler.step()",
+        "    model.eval()",
+        "    with torch.inference_mode():",
+        "        x_test = normalize(data.x_test, data.mean, data.std)",
+    ]
+    if bf16:
+        lines += ["        with torch.autocast('cpu', dtype=torch.bfloat16):",
+                  "            probs = model(x_test).float().softmax(1)"]
+    else:
+        lines.append("        probs = model(x_test).softmax(1)")
+    if cfg.tta:
+        lines.append("        probs = (probs + model(x_test.flip(3)).float().softmax(1)) / 2  # + the mirrored images")
+    lines.append("    print(epoch + 1, 'test accuracy', (probs.argmax(1) == data.y_test).float().mean().item())")
+    return "\n".join(lines)
