@@ -629,11 +629,18 @@ def least_squares(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
 
 def loss_surface(x: torch.Tensor, y: torch.Tensor, w_range: tuple[float, float], b_range: tuple[float, float],
                  n: int = 60) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The MSE on an n x n grid of (w, b), by broadcasting: returns (ws, bs, loss[b, w])."""
-    ws = torch.linspace(*w_range, n)  # (n,)
-    bs = torch.linspace(*b_range, n)  # (n,)
-    y_hat = ws[None, :, None] * x + bs[:, None, None]  # (n_b, n_w, points)
-    return ws, bs, ((y_hat - y) ** 2).mean(dim=-1)  # (n_b, n_w)
+    """The MSE on an n x n grid of (w, b): returns (ws, bs, loss[b, w]).
+
+    mean((w x + b - y)^2) expands into a quadratic in (w, b) whose coefficients are means over the data,
+    so the grid costs O(n^2), not O(n^2 * points).
+    """
+    ws = torch.linspace(*w_range, n, dtype=torch.float64)  # (n,)
+    bs = torch.linspace(*b_range, n, dtype=torch.float64)  # (n,)
+    x, y = x.double(), y.double()
+    xx, x1, xy, y1, yy = (x * x).mean(), x.mean(), (x * y).mean(), y.mean(), (y * y).mean()
+    w, b = ws[None, :], bs[:, None]  # broadcast to (n_b, n_w)
+    surface = w**2 * xx + 2 * w * b * x1 + b**2 - 2 * w * xy - 2 * b * y1 + yy
+    return ws.float(), bs.float(), surface.clamp_min(0).float()  # clamp: rounding can dip below 0 at the minimum
 
 
 def regression_code(n: int, w: float, b: float, noise: float, seed: int, lr: float, epochs: int,
