@@ -78,6 +78,11 @@ def mse(x: torch.Tensor, y: torch.Tensor, coef: torch.Tensor) -> float:
     return float(((predict(x, coef) - y.double()) ** 2).mean())
 
 
+def ridge_path(x: torch.Tensor, y: torch.Tensor, degree: int, decays: list[float]) -> torch.Tensor:
+    """The closed-form coefficients for each weight decay: (len(decays), degree + 1)."""
+    return torch.stack([fit(x, y, degree, weight_decay=wd) for wd in decays])
+
+
 @dataclass
 class DegreeCurve:
     degrees: list[int]
@@ -161,6 +166,11 @@ def kfold_assignment(n: int, k: int, seed: int = 0) -> torch.Tensor:
     folds = torch.empty(n, dtype=torch.long)
     folds[order] = torch.arange(n) * k // n
     return folds
+
+
+def kfold_curve(x: torch.Tensor, y: torch.Tensor, folds: torch.Tensor, max_degree: int = 15) -> list[float]:
+    """Mean K-fold validation MSE for every degree 0..max_degree: what cross-validation would pick from."""
+    return [sum(kfold_errors(x, y, d, folds)) / (int(folds.max()) + 1) for d in range(max_degree + 1)]
 
 
 def kfold_errors(x: torch.Tensor, y: torch.Tensor, degree: int, folds: torch.Tensor, *,

@@ -347,3 +347,51 @@ def test_module_anatomy_dropout_and_subclass(app):
     assert list(at.dataframe[1].value["name"]) == ["conv1", "drop", "conv2"]  # F.relu is no child
     _set(at, ma_size=8, ma_kernel=5)
     assert any("too small for two 5x5 convolutions" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 48 Overfitting
+
+
+def test_overfitting_degree_penalty_and_kfold(app):
+    import numpy as np
+
+    from core import regularization as R
+
+    at = open_page(app, "pages/48_overfitting.py")
+    pts = R.make_points(R.PolyData(n_train=15, n_val=50, noise=0.3, seed=0))
+    curve = R.degree_curve(pts, 15)
+    m = _metrics(at)
+    assert m["Training MSE"] == f"{curve.train_mse[3]:.4f}" and m["Validation MSE"] == f"{curve.val_mse[3]:.4g}"
+    assert m["Best degree (validation)"] == str(int(np.argmin(curve.val_mse)))
+    plain = R.fit(pts.x_train, pts.y_train, 12)
+    ridge = R.fit(pts.x_train, pts.y_train, 12, weight_decay=1e-3)
+    assert m["Validation MSE, no penalty"] == f"{R.mse(pts.x_val, pts.y_val, plain):.4g}"
+    assert m["... with λ = 0.001"] == f"{R.mse(pts.x_val, pts.y_val, ridge):.4g}"
+    folds = R.kfold_assignment(15, 5, seed=0)
+    errors = R.kfold_errors(pts.x_train, pts.y_train, 3, folds)
+    assert m["K-fold mean MSE, degree 3"] == f"{np.mean(errors):.4g}"
+    assert m["Degree K-fold picks"] == str(int(np.argmin(R.kfold_curve(pts.x_train, pts.y_train, folds, 15))))
+    grid = next(s for s in plotly_specs(at) if s["data"][0].get("y", [None])[0] == "round 1")
+    z = _array(grid["data"][0]["z"])
+    assert z.shape == (5, 15) and (z.sum(0) == 1).all()  # every point held out exactly once
+    _set(at, of_degree=14)
+    assert _metrics(at)["Verdict"] == "overfitting" and float(_metrics(at)["Training MSE"]) < 1e-3
+    _set(at, of_degree=0)
+    assert _metrics(at)["Verdict"] == "underfitting"
+
+
+def test_overfitting_early_stopping_and_l1(app):
+    from core import regularization as R
+
+    at = open_page(app, "pages/48_overfitting.py")
+    _set(at, of_steps=600, of_patience=50)
+    pts = R.make_points(R.PolyData(n_train=15, n_val=50, noise=0.3, seed=0))
+    run = R.train_gd(pts, R.GDConfig(degree=12, lr=0.05, steps=600, patience=50))
+    m = _metrics(at)
+    assert m["Early stopping halts at"] == f"step {run.stop_step}"
+    assert m["Kept weights: validation MSE"] == f"{run.val_loss[run.early_step]:.4f}"
+    assert m["After all steps: validation MSE"] == f"{run.val_loss[-1]:.4f}"
+    _set(at, of_penalty="L1 (added to the loss)", of_decay=0.01)
+    l1 = R.train_gd(pts, R.GDConfig(degree=12, lr=0.05, steps=2000, l1=0.01, patience=10**9)).coef.double()
+    assert _metrics(at)["... with λ = 0.01"] == f"{R.mse(pts.x_val, pts.y_val, l1):.4g}"

@@ -94,3 +94,16 @@ def test_kfold_assignment_and_errors(points):
     assert len(errors) == 4
     with pytest.raises(ValueError, match="K must be"):
         R.kfold_assignment(5, 6)
+
+
+def test_ridge_path_and_kfold_curve(points):
+    decays = [0.0, 1e-3, 1e-1]
+    path = R.ridge_path(points.x_train, points.y_train, 6, decays)
+    assert path.shape == (3, 7)
+    assert torch.allclose(path[1], R.fit(points.x_train, points.y_train, 6, weight_decay=1e-3))
+    norms = path.norm(dim=1)
+    assert norms[0] > norms[1] > norms[2]
+    folds = R.kfold_assignment(15, 5, seed=0)
+    curve = R.kfold_curve(points.x_train, points.y_train, folds, 8)
+    assert len(curve) == 9
+    assert curve[3] == pytest.approx(sum(R.kfold_errors(points.x_train, points.y_train, 3, folds)) / 5)

@@ -379,10 +379,14 @@ def poly_fit(points, grid_x, curves: dict, truth, *, y_range=(-2.2, 2.2), height
 
 
 def error_curves(x, series: dict, *, x_title: str, marks: dict | None = None, log: bool = True,
-                 height: int = 330) -> go.Figure:
-    """Train / validation error curves; `marks` = {label: x} draws labelled vertical lines."""
+                 height: int = 330, floor: float = 1e-4) -> go.Figure:
+    """Train / validation error curves; `marks` = {label: x} draws labelled vertical lines.
+
+    On the log axis, errors below `floor` (a polynomial through every point has error ~1e-25) are drawn at it.
+    """
     colors = [COLORS[1], COLORS[2], COLORS[0], COLORS[3]]
-    data = [_xy(x, values, name=name, color=colors[i % len(colors)], mode="lines+markers" if len(x) < 40 else "lines")
+    data = [_xy(x, np.maximum(_np(values), floor) if log else values, name=name, color=colors[i % len(colors)],
+                mode="lines+markers" if len(x) < 40 else "lines")
             for i, (name, values) in enumerate(series.items())]
     shapes, notes = [], []
     for i, (label, pos) in enumerate((marks or {}).items()):
@@ -392,16 +396,22 @@ def error_curves(x, series: dict, *, x_title: str, marks: dict | None = None, lo
                           xanchor="left" if i % 2 == 0 else "right", yanchor="top", font=dict(size=11),
                           bgcolor="rgba(255,255,255,0.8)"))
     layout = dict(xaxis=dict(title=x_title), shapes=shapes, annotations=notes,
-                  yaxis=dict(title="mean squared error" + (" (log)" if log else ""), type="log" if log else "linear"))
+                  yaxis=dict(title="mean squared error" + (" (log)" if log else ""), type="log" if log else "linear",
+                             **({"dtick": 1} if log else {})))
     return _figure(data, layout, height=height)
 
 
 def coefficients(coefs: dict) -> go.Figure:
-    """Polynomial coefficients, one group of bars per fit."""
+    """Size of each polynomial coefficient |w_k| on a log axis (fits differ by orders of magnitude); the sign is
+    in the hover."""
     colors = [COLORS[1], COLORS[0], COLORS[2]]
-    data = [dict(type="bar", x=[f"x^{k}" for k in range(len(_np(v)))], y=_np(v).tolist(), name=name,
-                 marker=dict(color=colors[i % 3])) for i, (name, v) in enumerate(coefs.items())]
-    layout = dict(barmode="group", yaxis=dict(title="coefficient"))
+    data = []
+    for i, (name, v) in enumerate(coefs.items()):
+        arr = _np(v).astype(float)
+        data.append(dict(type="bar", x=[f"x^{k}" for k in range(len(arr))], y=np.maximum(np.abs(arr), 1e-6).tolist(),
+                         customdata=arr.tolist(), name=name, marker=dict(color=colors[i % 3]),
+                         hovertemplate="%{x}: %{customdata:.4g}<extra>" + name + "</extra>"))
+    layout = dict(barmode="group", yaxis=dict(title="|coefficient| (log)", type="log", dtick=1))
     return _figure(data, layout, height=320)
 
 
@@ -427,3 +437,16 @@ def kfold_grid(folds_sorted, k: int) -> go.Figure:
                  hovertemplate="%{y}, point %{x}: %{text}<extra></extra>")
     layout = dict(yaxis=dict(autorange="reversed"), xaxis=dict(title="training point (sorted by x)"))
     return _figure([trace], layout, height=90 + 32 * k)
+
+
+def fold_errors(errors: list[float]) -> go.Figure:
+    """Validation error of each fold, and their mean."""
+    mean = float(np.mean(errors))
+    data = [dict(type="bar", x=[f"round {i + 1}" for i in range(len(errors))], y=list(errors), name="fold error",
+                 marker=dict(color=COLORS[0]), hovertemplate="%{x}: MSE %{y:.4f}<extra></extra>")]
+    layout = dict(yaxis=dict(title="validation MSE"), showlegend=False,
+                  shapes=[dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=mean, y1=mean,
+                               line=dict(color="#444444", dash="dash"))],
+                  annotations=[dict(text=f"mean {mean:.4f}", xref="paper", x=1, y=mean, yref="y", xanchor="right",
+                                    yanchor="bottom", showarrow=False, font=dict(size=11))])
+    return _figure(data, layout, height=300)
