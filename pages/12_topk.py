@@ -41,7 +41,7 @@ if st.session_state["tk_dim"] not in dims:
     st.session_state["tk_dim"] = nd - 1
 has_k = op in ("topk", "kthvalue")
 can_flatten = op in ("max", "min", "argmax", "argmin")
-c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
+c1, c2, c3, c4, c5 = st.columns([3, 3, 2, 2, 2])
 with c3:
     st.toggle("no dim", key="tk_nodim", disabled=not can_flatten,
               help="max/min/argmax/argmin without dim look at x.flatten(); argmax then returns a flat index.")
@@ -110,10 +110,11 @@ with cols[1]:
     for name, t in (("values", sel.values), ("indices", sel.indices)):
         if t is None:
             continue
-        drawn = t[lead] if t.dim() == nd and nd > 2 else t
-        if drawn.dim() > 2:
-            drawn = drawn[lead[: drawn.dim() - 2]]
-        st.plotly_chart(F.grid(drawn.numpy(), title=f"{name} {T.fmt_shape(t.shape)}",
+        part = lead[: max(t.dim() - 2, 0)]  # same leading indices as x's slice (keepdim/topk keep the dims)
+        drawn = t[part] if part else t
+        note = f" slice [{', '.join(map(str, part))}]" if part else ""
+        st.plotly_chart(F.grid(drawn.numpy(), title=f"{name} {T.fmt_shape(t.shape)}{note}",
+                               row_label=f"dim {t.dim() - 2}", col_label=f"dim {t.dim() - 1}",
                                colorscale="Greens" if name == "values" else "Oranges"), key=f"tk_{name}_fig")
 
 result_lines = []

@@ -1,18 +1,66 @@
 """Figures of the Tensor lab: shape alignment, cells coloured by where they came from, memory layout, and a
-picker for 2-D slices of bigger tensors. Every builder takes plain values/tensors and returns a plotly figure."""
+picker for 2-D slices of bigger tensors. Every builder takes plain values/tensors and returns a plotly figure.
+
+Speed: a page rerun must stay under 150 ms, and building a figure through plotly's validators with the
+`plotly_white` template costs 30-80 ms each here. So these builders write the figure as plain dicts (the same
+look as `ui.plots.style`: its template's layout, margins, legend and title) and wrap them without re-validation.
+"""
+
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import COLORS, style, tensor_heatmap
+from ui.plots import COLORS
 
 # Light colours, so black text stays readable; a cell's colour says which source it came from.
 PALETTE = ["#AEC7E8", "#FFBB78", "#98DF8A", "#FF9896", "#C5B0D5", "#C49C94", "#F7B6D2", "#DBDB8D", "#9EDAE5",
            "#FDD0A2", "#C7E9C0", "#DADAEB", "#FCBBA1", "#D9D9D9", "#A1D99B", "#BCBDDC", "#FDAE6B", "#9ECAE1"]
 MAX_DRAWN = 24  # rows/cols drawn in a grid; bigger tensors are cut (and the title says so)
+MAX_WRITTEN = 14  # up to this many columns the values are written in the cells; beyond, they are in the hover
+HIGHLIGHT = COLORS[0]
 
 ROLE_COLORS = {"kept": "#E8E8E8", "stretched": "#FDD0A2", "inserted": "#9ECAE1", "clash": "#FF9896",
                "result": "#C7E9C0", "missing": "#FFFFFF"}
+
+
+@lru_cache(maxsize=1)
+def _template() -> dict:
+    """The layout part of plotly_white (what ui.plots.style uses), as a plain dict, built once."""
+    import plotly.io as pio
+
+    return {"layout": pio.templates["plotly_white"].layout.to_plotly_json()}
+
+
+def _figure(data: list[dict], layout: dict, *, height: int, title: str | None = None) -> go.Figure:
+    """A figure from plain dicts with the app's look (see ui.plots.style); skips plotly's slow validation."""
+    base = dict(
+        template=_template(), height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    )
+    if title:
+        base["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+    for key, value in layout.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return go.Figure(dict(data=data, layout=base), _validate=False)
+
+
+@lru_cache(maxsize=32)
+def _named_scale(name: str) -> tuple:
+    import plotly.colors
+
+    return tuple(tuple(step) for step in plotly.colors.get_colorscale(name))
+
+
+def _scale(colorscale) -> list:
+    """plotly.js knows fewer (and differently oriented) scale names than plotly.py: always send the colours."""
+    if isinstance(colorscale, str):
+        return [list(step) for step in _named_scale(colorscale)]
+    return colorscale
 
 
 def as_2d(values) -> np.ndarray:
@@ -43,25 +91,9 @@ def fmt_value(v) -> str:
     return f"{v:.0f}" if v == round(v) and abs(v) < 1e6 else f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}"
 
 
-def grid(values, *, title: str | None = None, highlight=None, text=None, row_label: str = "dim 0",
-         col_label: str = "dim 1", colorscale: str = "Blues", height: int | None = None) -> go.Figure:
-    """A tensor (0-D to 2-D) as cells with values; cut to MAX_DRAWN; optional outline mask and text."""
-    arr = as_2d(np.asarray(values, dtype=float))
-    one_d = np.asarray(values).ndim <= 1
-    drawn, note = cut(arr)
-    labels = None
-    if text is not None:
-        labels = cut(as_2d(np.asarray(text, dtype=object)))[0]
-    else:
-        labels = np.vectorize(fmt_value, otypes=[object])(cut(as_2d(np.asarray(values)))[0])
-    mask = None if highlight is None else cut(as_2d(np.asarray(highlight, dtype=bool)))[0]
-    rows, cols = drawn.shape
-    fig = tensor_heatmap(drawn, title=(title or "") + note or None, highlight=mask, text=labels,
-                         row_label="" if one_d else row_label, col_label=col_label if not one_d else "index",
-                         colorscale=colorscale, height=height or _height(rows, cols, bool(title or note)))
-    if colorscale in ("RdBu_r", "RdBu") and np.isfinite(drawn).any():
-        fig.update_traces(zmid=0, selector=dict(type="heatmap"))  # zero stays white: signs read at a glance
-    return _room_for_title(fig, bool(title or note))
+def _labels(values) -> np.ndarray:
+    arr = as_2d(np.asarray(values))
+    return np.vectorize(fmt_value, otypes=[object])(arr) if arr.size else arr.astype(object)
 
 
 def _height(rows: int, cols: int, titled: bool) -> int:
@@ -69,50 +101,70 @@ def _height(rows: int, cols: int, titled: bool) -> int:
     return min(640, 60 + (40 if titled else 0) + rows * cell)
 
 
-def _room_for_title(fig: go.Figure, titled: bool) -> go.Figure:
-    """The column indices sit on top of a grid: keep the title above them."""
+def _outlines(mask, *, xref: str = "x", yref: str = "y", width: int = 3) -> list[dict]:
+    return [dict(type="rect", xref=xref, yref=yref, x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                 line=dict(color=HIGHLIGHT, width=width)) for r, c in zip(*np.nonzero(mask), strict=True)]
+
+
+def _grid_layout(row_label: str, col_label: str, titled: bool) -> dict:
+    """Cells as squares, row 0 on top, column indices above the grid (the title sits above them)."""
+    axis = dict(tickmode="linear", dtick=1, showgrid=False, zeroline=False, constrain="domain")
+    layout = dict(
+        yaxis=dict(axis, autorange="reversed", title=dict(text=row_label or None), scaleanchor="x"),
+        xaxis=dict(axis, side="top", title=dict(text=col_label or None)),
+        margin=dict(t=78 if titled else 40),
+    )
     if titled:
-        fig.update_layout(margin=dict(t=78), title=dict(y=0.985, yanchor="top", yref="container"))
-    else:
-        fig.update_layout(margin=dict(t=40))
-    fig.update_traces(textfont=dict(size=13), selector=dict(type="heatmap"))
-    return fig
+        layout["title"] = dict(y=0.985, yanchor="top", yref="container")
+    return layout
+
+
+def grid(values, *, title: str | None = None, highlight=None, text=None, row_label: str = "dim 0",
+         col_label: str = "dim 1", colorscale="Blues", height: int | None = None) -> go.Figure:
+    """A tensor (0-D to 2-D) as cells with values and indices; cut to MAX_DRAWN; optional outlines and text."""
+    one_d = np.asarray(values).ndim <= 1
+    z, note = cut(as_2d(np.asarray(values, dtype=float)))
+    labels = cut(as_2d(np.asarray(text, dtype=object)))[0] if text is not None else cut(_labels(values))[0]
+    rows, cols = z.shape
+    trace = dict(type="heatmap", z=z, x=list(range(cols)), y=list(range(rows)), text=labels,
+                 texttemplate="%{text}" if cols <= MAX_WRITTEN else "", textfont=dict(size=13),
+                 colorscale=_scale(colorscale), showscale=False, xgap=2 if cols <= MAX_WRITTEN else 1,
+                 ygap=2 if cols <= MAX_WRITTEN else 1, hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>")
+    if colorscale in ("RdBu_r", "RdBu") and np.isfinite(z).any():
+        trace["zmid"] = 0  # zero stays white: signs read at a glance
+    full_title = ((title or "") + note) or None
+    layout = _grid_layout("" if one_d else row_label, "index" if one_d else col_label, bool(full_title))
+    if highlight is not None:
+        layout["shapes"] = _outlines(cut(as_2d(np.asarray(highlight, dtype=bool)))[0])
+    return _figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
+
+
+def _discrete(colors: list[str]) -> list:
+    n = len(colors)
+    scale = []
+    for i, color in enumerate(colors):
+        scale += [[i / n, color], [(i + 1) / n, color]]
+    return scale
 
 
 def source_grid(owner, text, *, title: str | None = None, highlight=None, row_label: str = "dim 0",
                 col_label: str = "dim 1", hover=None, height: int | None = None) -> go.Figure:
     """Cells coloured by an integer `owner` (which source each cell came from) with `text` written in."""
-    codes = as_2d(np.asarray(owner, dtype=int))
     one_d = np.asarray(owner).ndim <= 1
-    codes, note = cut(codes)
+    codes, note = cut(as_2d(np.asarray(owner, dtype=int)))
     labels = cut(as_2d(np.asarray(text, dtype=object)))[0]
     hovers = labels if hover is None else cut(as_2d(np.asarray(hover, dtype=object)))[0]
     n = len(PALETTE)
-    scale = []
-    for i, color in enumerate(PALETTE):
-        scale += [[i / n, color], [(i + 1) / n, color]]
     rows, cols = codes.shape
-    fig = go.Figure(go.Heatmap(
-        z=codes % n + 0.5, x=list(range(cols)), y=list(range(rows)), text=labels, texttemplate="%{text}",
-        customdata=hovers, hovertemplate="[%{y}, %{x}]: %{customdata}<extra></extra>",
-        colorscale=scale, zmin=0, zmax=n, showscale=False, xgap=2, ygap=2,
-    ))
+    trace = dict(type="heatmap", z=codes % n + 0.5, x=list(range(cols)), y=list(range(rows)), text=labels,
+                 texttemplate="%{text}", textfont=dict(size=13), customdata=hovers,
+                 hovertemplate="[%{y}, %{x}]: %{customdata}<extra></extra>", colorscale=_discrete(PALETTE),
+                 zmin=0, zmax=n, showscale=False, xgap=2, ygap=2)
+    full_title = ((title or "") + note) or None
+    layout = _grid_layout("" if one_d else row_label, "index" if one_d else col_label, bool(full_title))
     if highlight is not None:
-        mask = cut(as_2d(np.asarray(highlight, dtype=bool)))[0]
-        for r, c in zip(*np.nonzero(mask), strict=True):
-            fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                          line=dict(color=COLORS[0], width=3))
-    _grid_axes(fig, "" if one_d else row_label, "index" if one_d else col_label)
-    titled = bool(title or note)
-    style(fig, height=height or _height(rows, cols, titled), title=(title or "") + note or None)
-    return _room_for_title(fig, titled)
-
-
-def _grid_axes(fig: go.Figure, row_label: str, col_label: str) -> None:
-    fig.update_yaxes(autorange="reversed", title=row_label or None, tickmode="linear", dtick=1, showgrid=False,
-                     zeroline=False, scaleanchor="x", constrain="domain")
-    fig.update_xaxes(title=col_label, tickmode="linear", dtick=1, showgrid=False, zeroline=False, side="top",
-                     constrain="domain")
+        layout["shapes"] = _outlines(cut(as_2d(np.asarray(highlight, dtype=bool)))[0])
+    return _figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
 
 
 def alignment(dims, *, a_name: str = "A", b_name: str = "B") -> go.Figure:
@@ -125,87 +177,111 @@ def alignment(dims, *, a_name: str = "A", b_name: str = "B") -> go.Figure:
         zr, tr, hr = [], [], []
         for d in dims:
             if row == "result":
-                role, size = ("result", d.size) if d.ok else ("clash", None)
-                label = str(size) if d.ok else "✗"
+                role = "result" if d.ok else "clash"
+                label = str(d.size) if d.ok else "✗"
             else:
                 size = d.a if row == a_name else d.b
                 role = d.a_role if row == a_name else d.b_role
-                label = ("new 1→" + str(d.size) if d.size is not None else "-") if size is None else (
-                    f"1→{d.size}" if role == "stretched" else str(size))
-            zr.append(order.index(role))
+                if size is None:
+                    label = f"new 1→{d.size}" if d.size is not None else "-"
+                else:
+                    label = f"1→{d.size}" if role == "stretched" else str(size)
+            zr.append(order.index(role) + 0.5)
             tr.append(label)
             hr.append(f"{row}, dim {d.axis}: {role}")
         z.append(zr)
         text.append(tr)
         hover.append(hr)
-    n = len(order)
-    scale = []
-    for i, role in enumerate(order):
-        scale += [[i / n, ROLE_COLORS[role]], [(i + 1) / n, ROLE_COLORS[role]]]
-    fig = go.Figure(go.Heatmap(
-        z=[[v + 0.5 for v in r] for r in z], x=cols, y=rows, text=text, texttemplate="%{text}",
-        textfont=dict(size=16), customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorscale=scale, zmin=0, zmax=n, showscale=False, xgap=3, ygap=3,
-    ))
+    data = [dict(type="heatmap", z=z, x=cols, y=rows, text=text, texttemplate="%{text}", textfont=dict(size=16),
+                 customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+                 colorscale=_discrete([ROLE_COLORS[r] for r in order]), zmin=0, zmax=len(order), showscale=False,
+                 xgap=3, ygap=3)]
     for role in ("kept", "stretched", "inserted", "clash", "result"):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=role,
-                                 marker=dict(size=12, symbol="square", color=ROLE_COLORS[role],
-                                             line=dict(color="#999", width=1))))
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
-    fig.update_xaxes(side="top", showgrid=False, zeroline=False)
-    fig.update_layout(plot_bgcolor="white")
-    style(fig, height=230)
-    fig.update_layout(legend=dict(orientation="h", y=-0.08, yanchor="top", x=0), margin=dict(t=30, b=40))
-    return fig
+        data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=role,
+                         marker=dict(size=12, symbol="square", color=ROLE_COLORS[role],
+                                     line=dict(color="#999", width=1))))
+    layout = dict(yaxis=dict(autorange="reversed", showgrid=False, zeroline=False),
+                  xaxis=dict(side="top", showgrid=False, zeroline=False), plot_bgcolor="white",
+                  legend=dict(orientation="h", y=-0.08, yanchor="top", x=0), margin=dict(t=30, b=40))
+    return _figure(data, layout, height=230)
 
 
 def storage_strip(values, *, title: str = "Storage (memory, in order)") -> go.Figure:
     """The 1-D storage behind a tensor: one cell per element, in memory order, with its offset on the axis."""
     arr = np.asarray(values).reshape(1, -1)[:, : MAX_DRAWN * 2]
-    fig = go.Figure(go.Heatmap(
-        z=arr.astype(float), x=list(range(arr.shape[1])), y=[0],
-        text=np.vectorize(fmt_value, otypes=[object])(arr), texttemplate="%{text}", colorscale="Blues",
-        showscale=False, xgap=2, ygap=2, hovertemplate="offset %{x}: %{z}<extra></extra>",
-    ))
-    fig.update_yaxes(visible=False)
-    fig.update_xaxes(title="offset in storage", tickmode="linear", dtick=1, showgrid=False, zeroline=False)
-    return style(fig, height=130, title=title)
+    data = [dict(type="heatmap", z=arr.astype(float), x=list(range(arr.shape[1])), y=[0], text=_labels(arr),
+                 texttemplate="%{text}", colorscale=_scale("Blues"), showscale=False, xgap=2, ygap=2,
+                 hovertemplate="offset %{x}: %{text}<extra></extra>")]
+    layout = dict(yaxis=dict(visible=False),
+                  xaxis=dict(title=dict(text="offset in storage"), tickmode="linear", dtick=1, showgrid=False,
+                             zeroline=False))
+    return _figure(data, layout, height=130, title=title)
 
 
 def bars(series: dict[str, np.ndarray], *, title: str | None = None, height: int = 300, lines=None) -> go.Figure:
     """Grouped bars, one group per entry index (e.g. a gradient before and after clipping)."""
-    fig = go.Figure()
-    for i, (name, values) in enumerate(series.items()):
-        fig.add_bar(x=list(range(len(values))), y=np.asarray(values, dtype=float), name=name,
-                    marker_color=COLORS[i % len(COLORS)])
+    data = [dict(type="bar", x=list(range(len(values))), y=np.asarray(values, dtype=float), name=name,
+                 marker=dict(color=COLORS[i % len(COLORS)])) for i, (name, values) in enumerate(series.items())]
+    shapes, notes = [], []
     for y, label in lines or []:
-        fig.add_hline(y=y, line=dict(color="#555", dash="dot"), annotation_text=label)
-    fig.update_xaxes(title="entry", tickmode="linear", dtick=1)
-    fig.update_layout(barmode="group")
-    style(fig, height=height, title=title)
-    fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=10))
-    return fig
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="#555", dash="dot")))
+        notes.append(dict(xref="paper", x=1, y=y, text=label, showarrow=False, xanchor="right", yanchor="bottom"))
+    layout = dict(barmode="group", shapes=shapes, annotations=notes,
+                  xaxis=dict(title=dict(text="entry"), tickmode="linear", dtick=1),
+                  legend=dict(y=-0.22, yanchor="top"), margin=dict(b=10))
+    return _figure(data, layout, height=height, title=title)
 
 
 def curve(x, ys: dict[str, np.ndarray], *, title: str | None = None, height: int = 320) -> go.Figure:
     """y = f(x) lines; NaN (outside the domain) leaves a gap."""
-    fig = go.Figure()
-    for i, (name, y) in enumerate(ys.items()):
-        fig.add_scatter(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), mode="lines+markers", name=name,
-                        line=dict(color=COLORS[i % len(COLORS)]), marker=dict(size=5))
-    fig.update_xaxes(title="x", zeroline=True)
-    return style(fig, height=height, title=title)
+    data = [dict(type="scatter", x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), mode="lines+markers",
+                 name=name, line=dict(color=COLORS[i % len(COLORS)]), marker=dict(size=5))
+            for i, (name, y) in enumerate(ys.items())]
+    return _figure(data, dict(xaxis=dict(title=dict(text="x"), zeroline=True)), height=height, title=title)
 
 
 def histogram(counts, edges, *, title: str | None = None, height: int = 260) -> go.Figure:
     """Bars from precomputed histogram counts (cheap even for a million values)."""
     edges = np.asarray(edges, dtype=float)
-    centers = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(x=centers, y=np.asarray(counts, dtype=float), width=np.diff(edges) * 0.95,
-                           marker_color=COLORS[1]))
-    fig.update_xaxes(title="value")
-    fig.update_yaxes(title="count")
-    return style(fig, height=height, title=title)
+    data = [dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=np.asarray(counts, dtype=float),
+                 width=np.diff(edges) * 0.95, marker=dict(color=COLORS[1]))]
+    layout = dict(xaxis=dict(title=dict(text="value")), yaxis=dict(title=dict(text="count")))
+    return _figure(data, layout, height=height, title=title)
+
+
+def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str | None = None,
+                    height_per_row: int = 200) -> go.Figure:
+    """A table of small 2-D grids: one row per named tensor, one column per slice.
+
+    With `reference`, cells that differ from the reference row's cell are outlined in red.
+    """
+    names = list(rows)
+    ncols = max(len(v) for v in rows.values())
+    nrows = len(names)
+    hgap, vgap = 0.04, 0.12 / max(nrows - 1, 1)
+    width = (1 - hgap * (ncols - 1)) / ncols
+    height = (1 - vgap * (nrows - 1)) / nrows
+    data, shapes, notes, layout = [], [], [], {}
+    axis = dict(showgrid=False, zeroline=False, tickmode="linear", dtick=1)
+    for r, name in enumerate(names):
+        for c, arr in enumerate(rows[name]):
+            k = r * ncols + c + 1
+            sx, sy = ("" if k == 1 else str(k)), ("" if k == 1 else str(k))
+            x0 = c * (width + hgap)
+            y1 = 1 - r * (height + vgap)
+            layout[f"xaxis{sx}"] = dict(axis, domain=[x0, x0 + width], anchor=f"y{sy}")
+            layout[f"yaxis{sy}"] = dict(axis, domain=[y1 - height, y1], anchor=f"x{sx}", autorange="reversed")
+            arr = as_2d(np.asarray(arr))
+            data.append(dict(type="heatmap", z=arr.astype(float), text=_labels(arr), texttemplate="%{text}",
+                             colorscale=_scale("Blues"), showscale=False, xgap=2, ygap=2, xaxis=f"x{sx}", yaxis=f"y{sy}",
+                             hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>"))
+            notes.append(dict(text=f"{name}{titles[c]}", xref="paper", yref="paper", x=x0 + width / 2, y=y1,
+                              xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
+            if reference is not None and name != reference:
+                ref = as_2d(np.asarray(rows[reference][c]))
+                shapes += _outlines(ref != arr, xref=f"x{sx}", yref=f"y{sy}", width=2)
+    layout.update(shapes=shapes, annotations=notes, margin=dict(t=36))
+    return _figure(data, layout, height=60 + height_per_row * nrows)
 
 
 def slice_picker(shape, key: str, *, label: str = "Show the slice", leading: int | None = None) -> tuple:
@@ -233,34 +309,3 @@ def slice_picker(shape, key: str, *, label: str = "Show the slice", leading: int
             st.session_state[k] = shape[d] - 1
         picked.append(col_of[d].slider(f"index in dim {d}", 0, shape[d] - 1, key=k))
     return tuple(picked)
-
-
-def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str | None = None,
-                    height_per_row: int = 200) -> go.Figure:
-    """A table of small 2-D grids: one row per named tensor, one column per slice.
-
-    With `reference`, cells that differ from the reference row's cell are outlined in red.
-    """
-    from plotly.subplots import make_subplots
-
-    names = list(rows)
-    ncols = max(len(v) for v in rows.values())
-    fig = make_subplots(rows=len(names), cols=ncols, horizontal_spacing=0.04, vertical_spacing=0.12,
-                        subplot_titles=[f"{name}{t}" for name in names for t in titles[:ncols]])
-    for r, name in enumerate(names, 1):
-        for c, arr in enumerate(rows[name], 1):
-            arr = as_2d(np.asarray(arr))
-            fig.add_trace(go.Heatmap(z=arr.astype(float), text=np.vectorize(fmt_value, otypes=[object])(arr),
-                                     texttemplate="%{text}", colorscale="Blues", showscale=False, xgap=2, ygap=2,
-                                     hovertemplate="[%{y}, %{x}] = %{z}<extra></extra>"), row=r, col=c)
-            if reference is not None and name != reference:
-                ref = as_2d(np.asarray(rows[reference][c - 1]))
-                for y, x in zip(*np.nonzero(ref != arr), strict=True):
-                    fig.add_shape(type="rect", x0=x - 0.5, x1=x + 0.5, y0=y - 0.5, y1=y + 0.5,
-                                  line=dict(color=COLORS[0], width=2), row=r, col=c)
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, tickmode="linear", dtick=1)
-    fig.update_xaxes(showgrid=False, zeroline=False, tickmode="linear", dtick=1)
-    fig.update_annotations(font_size=13)
-    style(fig, height=60 + height_per_row * len(names))
-    fig.update_layout(margin=dict(t=36))
-    return fig
