@@ -562,7 +562,7 @@ def make_line(n: int = 50, w: float = 2.0, b: float = -1.0, noise: float = 0.5, 
 class Fit:
     path: torch.Tensor  # (k+1, 2): (w, b) before each epoch and after the last
     losses: torch.Tensor  # (k+1,) the MSE at each point of the path
-    diverged_at: int | None  # first epoch whose loss was not finite (or > 1e12), if any
+    diverged_at: int | None  # first epoch whose loss was not finite or BLOWUP times the first loss, if any
 
     @property
     def w(self) -> float:
@@ -577,6 +577,13 @@ def _finite(value: float) -> bool:
     return value == value and abs(value) < 1e12  # not nan, not inf, not exploding
 
 
+BLOWUP = 1e3  # gradient descent on a quadratic never raises the loss: 1000x the starting loss means divergence
+
+
+def _diverging(loss: float, first: float | None) -> bool:
+    return not _finite(loss) or (first is not None and loss > BLOWUP * max(first, 1e-12))
+
+
 def fit_by_hand(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, w0: float = 0.0,
                 b0: float = 0.0) -> Fit:
     """Gradient descent on the MSE with the gradient derived by hand: dL/dw = 2 mean((y_hat - y) x)."""
@@ -585,7 +592,7 @@ def fit_by_hand(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, w0: fl
     for epoch in range(epochs + 1):
         y_hat = w * x + b  # (n,)
         loss = ((y_hat - y) ** 2).mean()
-        if not _finite(loss.item()):
+        if _diverging(loss.item(), losses[0] if losses else None):
             diverged_at = epoch
             break
         path.append((w.item(), b.item()))
@@ -608,7 +615,7 @@ def fit_by_autograd(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, mo
     for epoch in range(epochs + 1):
         optimizer.zero_grad()
         loss = F.mse_loss(w * x + b, y)
-        if not _finite(loss.item()):
+        if _diverging(loss.item(), losses[0] if losses else None):
             diverged_at = epoch
             break
         path.append((w.item(), b.item()))
@@ -656,9 +663,12 @@ y = {_num(w)} * x + {_num(b)} + {_num(noise)} * torch.randn({n}, generator=g)
 '''
     by_hand = data + f'''
 w, b = torch.tensor(0.0), torch.tensor(0.0)
+first = ((b - y) ** 2).mean()  # the loss at the start, w = b = 0
 for epoch in range({epochs}):
     y_hat = w * x + b
     loss = ((y_hat - y) ** 2).mean()
+    if not loss < {BLOWUP:g} * first:  # diverged: stop before the numbers turn into inf and nan
+        break
     dw = 2 * ((y_hat - y) * x).mean()  # dL/dw, derived by hand
     db = 2 * (y_hat - y).mean()  # dL/db
     w, b = w - {_num(lr)} * dw, b - {_num(lr)} * db
@@ -668,9 +678,12 @@ print(w.item(), b.item())
 w = torch.tensor(0.0, requires_grad=True)
 b = torch.tensor(0.0, requires_grad=True)
 optimizer = torch.optim.SGD([w, b], lr={_num(lr)}, momentum={_num(momentum)})
+first = F.mse_loss(w * x + b, y).item()
 for epoch in range({epochs}):
     optimizer.zero_grad()
     loss = F.mse_loss(w * x + b, y)
+    if not loss < {BLOWUP:g} * first:  # diverged
+        break
     loss.backward()  # autograd fills w.grad and b.grad
     optimizer.step()
 print(w.item(), b.item())

@@ -56,18 +56,21 @@ def _fit(n: int, w: float, b: float, noise: float, seed: int, lr: float, epochs:
 
 x, y, hand, auto, best, (ws, bs, surface) = _fit(n, w_true, b_true, noise, int(seed), lr, epochs, momentum)
 
-for label, fit in (("hand-derived", hand), ("autograd + torch.optim", auto)):
-    if fit.diverged_at is not None:
-        st.error(f"The {label} fit diverged at epoch {fit.diverged_at}: the loss stopped being a finite number. "
-                 f"lr = {lr:g} is too large for this data (each step overshoots the minimum by more than it "
-                 "corrects). Lower the learning rate; the charts show the epochs before the blow-up.",
-                 icon=":material/error:")
+diverged = [(label, fit) for label, fit in (("hand-derived", hand), ("autograd + torch.optim", auto))
+            if fit.diverged_at is not None]
+for label, fit in diverged:
+    st.error(f"The {label} fit diverged at epoch {fit.diverged_at}: the loss grew past {fn.BLOWUP:g}× its starting "
+             f"value. lr = {lr:g} is too large for this data: each step overshoots the minimum by more than it "
+             "corrects. Lower the learning rate; the charts show the epochs before the blow-up.",
+             icon=":material/error:")
 
 gap = max(abs(hand.w - auto.w), abs(hand.b - auto.b))
 off = max(abs(hand.w - best[0]), abs(hand.b - best[1]), abs(auto.w - best[0]), abs(auto.b - best[1]))
 cols = st.columns(3)
-cols[0].metric("max |hand − autograd|", f"{gap:.1e}", help="largest difference in w or b between the two fits")
-cols[1].metric("max |fit − least squares|", f"{off:.1e}", help="torch.linalg.lstsq gives the exact minimiser")
+cols[0].metric("max |hand − autograd|", "diverged" if diverged else f"{gap:.1e}",
+               help="largest difference in w or b between the two fits")
+cols[1].metric("max |fit − least squares|", "diverged" if diverged else f"{off:.1e}",
+               help="torch.linalg.lstsq gives the exact minimiser")
 cols[2].metric("final MSE (hand-derived)", f"{float(hand.losses[-1]):.5g}")
 st.dataframe(pd.DataFrame([
     {"fit": "hand-derived gradient", "w": hand.w, "b": hand.b, "epochs run": len(hand.losses) - 1},
@@ -77,7 +80,7 @@ st.dataframe(pd.DataFrame([
 ]), hide_index=True, key="lr_results",
     column_config={"w": st.column_config.NumberColumn(format="%.4f"),
                    "b": st.column_config.NumberColumn(format="%.4f")})
-if hand.diverged_at is None and auto.diverged_at is None:
+if not diverged:
     if gap < AGREE and off < AGREE:
         st.success(f"Both fits reach the least-squares line: w = {best[0]:.4f}, b = {best[1]:.4f} (within {AGREE:g}).",
                    icon=":material/check:")
@@ -94,6 +97,8 @@ with left:
              "autograd + torch.optim": (auto.w, auto.b, COLORS[1], "dash"),
              "least-squares line": (best[0], best[1], "black", "dot"),
              "true line": (w_true, b_true, COLORS[2], "dashdot")}
+    for label, _ in diverged:  # a line that flew off would squash the data into a flat band
+        del lines[label]
     st.plotly_chart(figures.regression_fit(x, y, lines), key="lr_fit_fig")
 with right:
     st.plotly_chart(figures.loss_surface(ws, bs, surface, hand, auto, best), key="lr_surface_fig")

@@ -327,6 +327,9 @@ def test_regression_code_panels_reproduce_both_fits():
     assert ns["w"].item() == pytest.approx(hand.w, abs=1e-6) and ns["b"].item() == pytest.approx(hand.b, abs=1e-6)
     ns = _run(code_auto)
     assert ns["w"].item() == pytest.approx(auto.w, abs=1e-6) and ns["b"].item() == pytest.approx(auto.b, abs=1e-6)
+    blown = fn.fit_by_hand(*fn.make_line(50, 2.0, -1.0, 0.5, 0), 1.0, 100)
+    ns = _run(fn.regression_code(50, 2.0, -1.0, 0.5, 0, 1.0, 100, 0.0)[0])
+    assert ns["epoch"] == blown.diverged_at and math.isfinite(ns["w"].item())  # stops where the page stops
 
 
 # --------------------------------------------------------------------------------------------------- backprop

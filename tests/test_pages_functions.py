@@ -313,8 +313,12 @@ def test_linear_regression_divergence_is_a_message(app):
     at.slider(key="lr_epochs").set_value(300)
     rerun(at)
     assert len(at.error) == 2 and "diverged at epoch" in at.error[0].value
-    path = trace(plotly_specs(at), "hand-derived path")
+    assert metrics(at)["max |hand − autograd|"] == "diverged"
+    specs = plotly_specs(at)
+    path = trace(specs, "hand-derived path")
     assert all(math.isfinite(v) for v in path["x"] + path["y"])
+    assert max(abs(v) for v in path["x"]) < 100  # stopped at the blow-up, not at float overflow
+    assert "hand-derived" not in [t.get("name") for t in specs[0]["data"]]  # no flown-off line over the data
 
 
 # --------------------------------------------------------------------------------------------------- backprop
