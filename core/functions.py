@@ -881,6 +881,8 @@ optimizer = torch.optim.SGD([W1, b1, W2, b2], lr={_num(lr)})
 for step in range({steps}):
     {zero}
     loss = ((W2 @ {act_code}(W1 @ x + b1) + b2 - y) ** 2).sum()
+    if not loss < 1e12:  # blew up: stop before inf and nan
+        break
     loss.backward()
     optimizer.step()
     print(step, loss.item(), W2.grad)

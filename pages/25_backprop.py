@@ -134,13 +134,14 @@ def _train(x, y, seed, act, lr, steps):
 
 
 with_zero, without_zero = _train(x, y, seed, act, lr, steps)
+runs = (("with zero_grad()", with_zero), ("zero_grad() forgotten", without_zero))
 cols = st.columns(2)
-cols[0].metric("final loss with zero_grad()", f"{float(with_zero[0][-1]):.3g}")
-cols[1].metric("final loss, zero_grad() forgotten", f"{float(without_zero[0][-1]):.3g}"
-               if len(without_zero[0]) else "diverged")
-if len(without_zero[0]) < steps:
-    st.warning(f"Without zero_grad the loss blew up (not finite) after {len(without_zero[0])} steps.",
-               icon=":material/warning:")
+for col, (label, (losses, _)) in zip(cols, runs, strict=True):
+    blew_up = len(losses) < steps
+    col.metric(f"final loss, {label}", "diverged" if blew_up else f"{float(losses[-1]):.3g}")
+    if blew_up:
+        col.warning(f"Training {label} blew up after {len(losses)} steps (the loss passed 1e12): lr = {lr:g} is "
+                    "too large for these inputs. Lower the learning rate.", icon=":material/warning:")
 st.plotly_chart(figures.training_with_and_without_zero_grad(with_zero, without_zero), key="bp_train_fig")
 st.caption("Forgetting zero_grad makes every step use the sum of all past gradients, like momentum that never "
            "forgets: the sum keeps pushing the way the loss used to slope, so the weights overshoot and the loss "

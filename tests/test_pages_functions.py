@@ -345,9 +345,22 @@ def test_backprop_retain_graph_and_zero_grad(app):
     acc = table(at, "W2.grad[0, 0] without zero_grad")
     assert acc["ratio"].tolist() == pytest.approx([1, 2, 3, 4, 5, 6], rel=1e-5)
     m = metrics(at)
-    assert float(m["final loss with zero_grad()"]) < 1e-6 < float(m["final loss, zero_grad() forgotten"])
+    assert float(m["final loss, with zero_grad()"]) < 1e-6 < float(m["final loss, zero_grad() forgotten"])
     flags = table(at, "grad_fn").set_index("tensor")
     assert not flags.loc["x", "requires_grad"] and flags.loc["W2", "has .grad after backward()"]
+
+
+def test_backprop_training_blow_up_is_a_message(app):
+    at = open_page(app, BP)
+    at.slider(key="bp_x1").set_value(3.0)
+    at.slider(key="bp_x2").set_value(-3.0)
+    at.slider(key="bp_y").set_value(3.0)
+    at.slider(key="bp_lr").set_value(0.5)
+    rerun(at)
+    assert metrics(at)["final loss, with zero_grad()"] == "diverged"
+    assert "blew up after 14 steps" in at.warning[0].value
+    specs = plotly_specs(at)
+    assert len(trace(specs, "with zero_grad()")["y"]) == 14
 
 
 def test_backprop_relu_and_other_seed(app):
