@@ -479,3 +479,59 @@ def save_load_round_trip(model: nn.Module, fresh: nn.Module) -> tuple[int, nn.Mo
 def parameter_table(model: nn.Module) -> list[tuple[str, tuple[int, ...], int, bool]]:
     """(name, shape, numel, requires_grad) for each of model.named_parameters()."""
     return [(n, tuple(p.shape), p.numel(), p.requires_grad) for n, p in model.named_parameters()]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Inside a trained network
+
+
+@dataclass
+class Inspection:
+    probs: torch.Tensor  # (classes,) softmax of the logits
+    layers: list[tuple[str, torch.Tensor]]  # (name, output (C, H, W)) of every Conv2d, in call order
+
+
+def inspect(model: nn.Module, x: torch.Tensor) -> Inspection:
+    """Run one input (1, C, H, W) through the model in eval mode under inference_mode; keep each conv's output.
+
+    The model's mode is restored afterwards and no hook is left behind. Use a private copy of a model that other
+    threads may run at the same time (hooks are per module, not per call).
+    """
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise ValueError("inspect takes one input of shape (1, C, H, W)")
+    outputs: list[tuple[str, torch.Tensor]] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out, n=name: outputs.append((n, out[0].detach().cpu())))
+             for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    was_training = model.training
+    device = next(model.parameters()).device
+    try:
+        model.eval()
+        with torch.inference_mode():
+            logits = model(x.to(device))  # (1, classes)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return Inspection(logits[0].float().softmax(0).cpu(), outputs)
+
+
+QUICK_STEPS_NOTE = "2 epochs of Adam on 6,000 MNIST training images"
+
+
+def train_quick_cnn(data, *, progress=None, burst_s: float = 0.25) -> tuple[nn.Module, float]:
+    """Train the small CNN of the Training section (conv 5x5 x8 -> pool -> conv 3x3 x16 -> pool -> 128 -> 10) on
+    an MNIST subset, in bursts, reporting `progress(fraction)`; returns (model in eval mode, test accuracy)."""
+    from core import models, training
+
+    model_cfg = models.ModelConfig("cnnnet", in_channels=1, image_size=28)
+    train_cfg = training.TrainConfig("adam", lr=2e-3, batch_size=64, epochs=2, train_subset=6000, val_fraction=0.0,
+                                     test_every_epoch=False, seed=0)
+    trainer = training.Trainer(models.build_model(model_cfg, seed=0), data, train_cfg)
+    while not trainer.done:
+        trainer.run(max_seconds=burst_s)
+        if progress is not None:
+            progress(trainer.progress)
+    if trainer.status != "finished":
+        raise RuntimeError(f"training did not finish: {trainer.history.reason}")
+    trainer.release()
+    return trainer.model.eval(), float(trainer.history.epochs[-1].test_acc)

@@ -395,3 +395,71 @@ def test_overfitting_early_stopping_and_l1(app):
     _set(at, of_penalty="L1 (added to the loss)", of_decay=0.01)
     l1 = R.train_gd(pts, R.GDConfig(degree=12, lr=0.05, steps=2000, l1=0.01, patience=10**9)).coef.double()
     assert _metrics(at)["... with λ = 0.01"] == f"{R.mse(pts.x_val, pts.y_val, l1):.4g}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 47 Inside a trained network
+
+
+def test_inside_network_trains_a_model_on_the_spot(app):
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from core import data as D
+
+    at = open_page(app, "pages/47_inside_network.py")
+    mnist = D.load_shared("mnist")
+    m = _metrics(at)
+    assert m["True class"] == str(int(mnist.y_test[0]))
+    assert float(m["Test accuracy of the model"].rstrip("%")) > 90
+    specs = plotly_specs(at)
+    probs = _array(specs[1]["data"][0]["x"])
+    assert abs(probs.sum() - 1) < 1e-5 and m["Predicted"] == str(int(probs.argmax()))
+    filters = specs[2]
+    assert len(filters["data"]) == 8 and _array(filters["data"][0]["z"]).shape == (5, 5)
+    assert any("features.0" in md.value and "8 channels of 24x24" in md.value for md in at.markdown)
+    assert any("features.3" in md.value and "16 channels of 10x10" in md.value for md in at.markdown)
+    # the first feature map is the image convolved with the first filter, plus a constant (the bias)
+    x = D.normalize(mnist.x_test[:1], mnist.mean, mnist.std)
+    w = torch.tensor(np.stack([_array(t["z"]) for t in filters["data"]]), dtype=torch.float32)[:, None]
+    conv = F.conv2d(x, w)[0]
+    first_map = torch.tensor(_array(specs[3]["data"][0]["z"]), dtype=torch.float32)
+    offset = first_map - conv[0]
+    assert torch.allclose(offset, offset.mean().expand_as(offset), atol=1e-4)
+    _set(at, in_index=8, in_maps=4)
+    assert _metrics(at)["True class"] == str(int(mnist.y_test[8]))
+    assert len(plotly_specs(at)[4]["data"]) == 4  # conv2 shows the first 4 of its 16 channels
+
+
+def test_inside_network_uses_the_training_studio_model(app):
+    import torch
+
+    from core import architectures as A
+    from core import data as D
+    from core import models as M
+
+    data = D.load_shared("mnist").subset(200, 50, seed=0)
+    cfg = M.ModelConfig("lenet5", in_channels=1, image_size=28)
+    model = M.build_model(cfg, seed=3)
+    mlp_cfg = M.ModelConfig("mlp")
+    mlp = M.build_model(mlp_cfg, seed=1)
+    at = open_page(app, "pages/00_home.py")
+    at.session_state["ts_runs"] = [
+        {"id": 7, "dataset": "MNIST", "data": data, "model_cfg": cfg, "train_cfg": None, "trainer": None,
+         "model": model, "probs": None, "test_acc": 0.5},
+        {"id": 8, "dataset": "MNIST", "data": data, "model_cfg": mlp_cfg, "train_cfg": None, "trainer": None,
+         "model": mlp, "probs": None, "test_acc": 0.25}]
+    at.session_state["ts_active"] = 7
+    at = open_page(at, "pages/47_inside_network.py")
+    assert "run #7" in _widget(at, "in_model").format_func(7)
+    m = _metrics(at)
+    assert m["Test accuracy of the model"] == "50.0%"
+    seen = A.inspect(model, D.normalize(data.x_test[:1], data.mean, data.std))
+    assert m["Predicted"] == str(int(seen.probs.argmax()))
+    assert [o.shape for _, o in seen.layers] == [torch.Size([6, 28, 28]), torch.Size([16, 10, 10])]
+    assert model.training  # the session's model is left in the mode it was in
+    _set(at, in_model=8)
+    assert _metrics(at)["Test accuracy of the model"] == "25.0%"
+    assert any("no convolution layers" in i.value for i in at.info)
+    assert _array(plotly_specs(at)[2]["data"][0]["z"]).shape == (28, 28)  # an MLP unit's template

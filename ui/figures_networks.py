@@ -450,3 +450,39 @@ def fold_errors(errors: list[float]) -> go.Figure:
                   annotations=[dict(text=f"mean {mean:.4f}", xref="paper", x=1, y=mean, yref="y", xanchor="right",
                                     yanchor="bottom", showarrow=False, font=dict(size=11))])
     return _figure(data, layout, height=300)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Inside a trained network
+
+
+def rgb_tiles(arr, titles: list[str], *, cols: int = 8, panel_height: int = 110) -> go.Figure:
+    """(K, 3, h, w) colour filters, each stretched to [0, 1] on its own, as small images."""
+    arr = _np(arr).astype(float)
+    count = arr.shape[0]
+    cols = max(1, min(cols, count))
+    rows = -(-count // cols)
+    layout, refs = _panels(count, cols, titles=titles, vgap=0.1 / rows + 0.04, hgap=0.02)
+    data = []
+    for k in range(count):
+        w = arr[k]
+        w = (w - w.min()) / ((w.max() - w.min()) or 1.0)
+        data.append(dict(type="image", z=(w.transpose(1, 2, 0) * 255).round().tolist(), xaxis=refs[k][0],
+                         yaxis=refs[k][1], hoverinfo="skip"))
+        layout[_axis_name("yaxis", k)].pop("autorange", None)
+    return _figure(data, layout, height=40 + rows * panel_height)
+
+
+def probabilities(probs, classes, *, true_index: int | None, height: int = 300) -> go.Figure:
+    """Predicted probability of every class; the predicted one in orange, the true one outlined."""
+    p = _np(probs).astype(float)
+    pred = int(p.argmax())
+    colors = [COLORS[0] if i == pred else "#9DB9D3" for i in range(len(p))]
+    widths = [3 if i == true_index else 0 for i in range(len(p))]
+    data = [dict(type="bar", x=p.tolist(), y=[str(c) for c in classes], orientation="h",
+                 marker=dict(color=colors, line=dict(color="#222222", width=widths)),
+                 text=[f"{v:.1%}" for v in p], textposition="outside", cliponaxis=False,
+                 hovertemplate="%{y}: %{x:.4f}<extra></extra>")]
+    layout = dict(xaxis=dict(title="probability (softmax of the logits)", range=[0, 1.15]),
+                  yaxis=dict(autorange="reversed", type="category"), showlegend=False)
+    return _figure(data, layout, height=height)

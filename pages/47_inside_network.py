@@ -1,0 +1,172 @@
+import copy
+import threading
+
+import streamlit as st
+from torch import nn
+
+from core import architectures as A
+from core import data as D
+from core import models as M
+from ui import figures_networks as FN
+from ui import links
+from ui.common import code_panel, fail, header
+
+QUICK = "quick"
+MAX_FILTERS = 32
+PARAMS = {
+    "in_index": links.Int(0, 0, 9999),
+    "in_maps": links.Int(16, 4, 64),
+}
+
+links.bind(PARAMS)
+header("Inside a trained network",
+       "What a trained network computes for one image: the **filters** of its first layer, the **feature maps** "
+       "every convolution produces, and the **probabilities** it ends with. It uses the model you trained in the "
+       "Training studio in this session; without one, a small CNN is trained here on MNIST first.")
+ss = st.session_state
+
+
+@st.cache_resource(show_spinner=False)
+def _quick_slot() -> dict:
+    """The on-the-spot model, shared by every session once trained; read-only (eval mode) from then on."""
+    return {"lock": threading.Lock(), "model": None, "accuracy": None}
+
+
+runs = [r for r in ss.get("ts_runs", []) if r.get("model") is not None]
+by_id = {r["id"]: r for r in runs}
+options = [r["id"] for r in runs] + [QUICK]
+if ss.get("in_model") not in options:
+    active = ss.get("ts_active")
+    ss.in_model = active if active in by_id else (runs[-1]["id"] if runs else QUICK)
+
+
+def _label(option) -> str:
+    if option == QUICK:
+        return "A small CNN trained here on MNIST (shared, read-only)"
+    run = by_id[option]
+    return f"Training studio run #{run['id']}: {M.ARCH_NAMES[run['model_cfg'].arch]} on {run['dataset']}"
+
+
+c1, c2 = st.columns([3, 2])
+c1.selectbox("Model", options, key="in_model", format_func=_label)
+if ss.in_model == QUICK:
+    try:
+        data = D.load_shared("mnist")
+    except D.DataUnavailable as exc:
+        links.publish(PARAMS)
+        fail(str(exc))
+    slot = _quick_slot()
+    if slot["model"] is None:
+        with slot["lock"]:  # one session trains; the others wait for it and reuse the result
+            if slot["model"] is None:
+                with st.status("Training a small CNN on MNIST (no model from the Training studio in this session) "
+                               "...", expanded=True) as status:
+                    bar = st.progress(0.0)
+                    model, accuracy = A.train_quick_cnn(
+                        data, progress=lambda f: bar.progress(f, text=f"{A.QUICK_STEPS_NOTE}: {f:.0%}"))
+                    slot["model"], slot["accuracy"] = model, accuracy
+                    status.update(label=f"Trained: {accuracy:.1%} test accuracy", state="complete", expanded=False)
+    model = copy.deepcopy(slot["model"])  # a private copy: inspection hooks must not reach other sessions
+    accuracy, model_cfg = slot["accuracy"], M.ModelConfig("cnnnet", in_channels=1, image_size=28)
+    about = f"`cnnnet` ({M.count_parameters(model):,} parameters), {A.QUICK_STEPS_NOTE}."
+else:
+    run = by_id[ss.in_model]
+    model, data, model_cfg = run["model"], run["data"], run["model_cfg"]
+    trainer = run.get("trainer")
+    accuracy = run.get("test_acc")
+    if trainer is not None:
+        tested = [e.test_acc for e in trainer.history.epochs if e.test_acc is not None]
+        accuracy = tested[-1] if tested else None
+    about = f"{M.ARCH_NAMES[model_cfg.arch]} ({M.count_parameters(model):,} parameters) on {run['dataset']}."
+    if trainer is not None and not trainer.done:
+        about += " Its training is not finished: these are the weights so far."
+
+dataset_name = "MNIST" if ss.in_model == QUICK else by_id[ss.in_model]["dataset"]
+n_test = len(data.y_test)
+if n_test == 0:
+    links.publish(PARAMS)
+    fail("This dataset has no test images to look at.")
+if ss.in_index > n_test - 1:
+    ss.in_index = n_test - 1
+c2.number_input(f"Test image (0 to {min(n_test, 10_000) - 1})", 0, min(n_test, 10_000) - 1, key="in_index")
+links.publish(PARAMS)
+st.caption(about)
+
+i = ss.in_index
+x = D.normalize(data.x_test[i:i + 1], data.mean, data.std)  # (1, C, H, W) float
+seen = A.inspect(model, x)
+probs = seen.probs
+true, pred = int(data.y_test[i]), int(probs.argmax())
+classes = data.classes
+
+st.subheader("1 · The image and the prediction")
+cols = st.columns([1, 2])
+cols[0].plotly_chart(FN.image(data.x_test[i].float() / 255, height=260), key="in_image")
+cols[0].caption(f"Test image {i}, a **{classes[true]}**, {'x'.join(map(str, data.x_test.shape[1:]))}")
+cols[1].plotly_chart(FN.probabilities(probs, classes, true_index=true, height=60 + 26 * len(classes)),
+                     key="in_probs")
+m = st.columns(4)
+m[0].metric("True class", classes[true])
+m[1].metric("Predicted", classes[pred])
+m[2].metric("Confidence", f"{float(probs[pred]):.1%}")
+m[3].metric("Test accuracy of the model", "-" if accuracy is None else f"{accuracy:.1%}")
+if pred != true:
+    st.warning(f"A mistake: the model says **{classes[pred]}** ({float(probs[pred]):.1%}); it is a "
+               f"**{classes[true]}** ({float(probs[true]):.1%}).", icon=":material/error:")
+
+st.subheader("2 · First-layer filters")
+first = M.first_layer(model)
+filters = M.first_layer_filters(model, tuple(data.x_test.shape[1:]))  # (K, C, h, w)
+shown = filters[:MAX_FILTERS]
+titles = [f"#{k}" for k in range(len(shown))]
+if shown.shape[1] == 3:
+    st.plotly_chart(FN.rgb_tiles(shown, titles, cols=8 if shown.shape[-1] <= 7 else 6), key="in_filters")
+else:
+    st.plotly_chart(FN.maps(shown[:, 0], titles, cols=8,
+                            panel_height=120 if shown.shape[-1] <= 7 else 170), key="in_filters")
+kind = (f"`{type(first).__name__}` with {filters.shape[0]} filters of "
+        f"{filters.shape[1]}x{filters.shape[2]}x{filters.shape[3]}")
+st.caption(f"{kind}{f' (the first {MAX_FILTERS} shown)' if len(filters) > MAX_FILTERS else ''}. "
+           + ("Red = positive weight, blue = negative: each filter responds where the image looks like it "
+              "(edges and strokes in a given direction)." if shown.shape[1] == 1 else
+              "Each colour filter stretched to its own range.")
+           + (" An MLP's first layer sees the whole image: each unit's weights form a template."
+              if isinstance(first, nn.Linear) else ""))
+
+st.subheader("3 · Feature maps of each convolution")
+if not seen.layers:
+    st.info("This model has no convolution layers (an MLP): it has no feature maps, only the templates above.",
+            icon=":material/info:")
+else:
+    st.slider("Channels to show per layer", 4, 64, step=4, key="in_maps")
+    limit = ss.in_maps
+    for name, out in seen.layers:
+        c, h, w = out.shape
+        st.markdown(f"**`{name}`**: {c} channels of {h}x{w}"
+                    + (f" (the first {limit} shown)" if c > limit else ""))
+        shown_maps = out[:limit]
+        st.plotly_chart(FN.maps(shown_maps, [f"{k}" for k in range(len(shown_maps))], cols=8,
+                                panel_height=110 if h <= 16 else 140), key=f"in_maps_{name}")
+    st.caption("Each map is one output channel of the convolution (before its BatchNorm/ReLU), with its own colour "
+               "range: red where the filter matches, blue where it anti-matches. Deeper layers are smaller and "
+               "respond to larger, more abstract patterns.")
+
+code_panel(f"""import torch
+from core import data as D, models as M
+
+{'data = D.load_shared("mnist")' if ss.in_model == QUICK else f"data = ...  # the run's dataset: {dataset_name}"}
+model = ...                                        # the trained model
+x = D.normalize(data.x_test[{i}:{i + 1}], data.mean, data.std)   # (1, {', '.join(map(str, x.shape[1:]))})
+
+maps = []
+hooks = [m.register_forward_hook(lambda m, inp, out: maps.append(out[0]))
+         for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+model.eval()
+with torch.inference_mode():
+    probs = model(x).softmax(dim=1)[0]           # (classes,)
+for h in hooks:
+    h.remove()
+print(probs.argmax().item(), [tuple(m.shape) for m in maps])   # {pred} {[tuple(o.shape) for _, o in seen.layers]}
+first = next(m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+print(first.weight.shape)                           # {tuple(first.weight.shape)}
+""")
