@@ -197,7 +197,7 @@ def sample_images(dataset: str, count: int = 40) -> tuple[torch.Tensor, list[str
     from core import data
 
     if dataset == "MNIST":
-        mnist = data.load_mnist()
+        mnist = data.load_shared("mnist")  # the process-wide copy the Training pages use too
         return mnist.x_test[:count].float() / 255, [mnist.classes[int(y)] for y in mnist.y_test[:count]]
     if dataset != "CIFAR-10":
         raise ValueError(f"dataset must be one of {SAMPLE_SETS}")

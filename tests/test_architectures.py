@@ -154,3 +154,22 @@ def test_lenet5_comes_from_the_model_zoo():
         (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
     assert summary.macs == 6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10
     assert "max-pool 2x2 + flatten\\n400" in A.block_diagram("LeNet-5")
+
+
+def test_inspect_records_each_conv_and_leaves_the_model_as_it_was():
+    from core import models
+
+    model = models.build_model(models.ModelConfig("cnnnet", in_channels=1, image_size=28), seed=0)
+    model.train()
+    x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    seen = A.inspect(model, x)
+    assert [name for name, _ in seen.layers] == ["features.0", "features.3"]
+    with torch.no_grad():
+        assert torch.allclose(seen.layers[0][1], model.features[0](x)[0])
+        assert torch.allclose(seen.probs, model.eval()(x)[0].softmax(0))
+    assert abs(float(seen.probs.sum()) - 1) < 1e-6
+    model.train()
+    A.inspect(model, x)
+    assert model.training and all(not m._forward_hooks for m in model.modules())
+    with pytest.raises(ValueError, match="one input"):
+        A.inspect(model, torch.zeros(2, 1, 28, 28))
