@@ -251,6 +251,14 @@ def test_gradient_descent_divergence_message_and_only_finite_points(app):
             assert all(v is None or math.isfinite(v) for v in decoded(t).get("y", []) if isinstance(v, float))
 
 
+def test_gradient_descent_settings_come_from_the_link(app):
+    app.query_params.update({"gd_fn": "x^2", "gd_x0": "2", "gd_lr": "1.1", "gd_steps": "60"})
+    at = open_page(app, GD)
+    assert at.slider(key="gd_lr").value == pytest.approx(1.1)
+    assert "Diverged at step 47" in at.error[0].value
+    assert "lr = 1.1" in at.code[0].value and "return x**2" in at.code[0].value
+
+
 def test_gradient_descent_presets(app):
     at = open_page(app, GD)
     at.button(key="gd_preset_oscillating").click()
