@@ -1,0 +1,177 @@
+"""Fixtures for real-browser tests: the app served by streamlit on a free port, driven by Debian's chromium.
+
+Use in a test module (importing the fixtures lets pytest find them):
+
+    from tests.browser_support import browser, open_lesson, page, screenshot, streamlit_server  # noqa: F401
+
+    @pytest.mark.browser
+    def test_something(streamlit_server, page):  # noqa: F811
+        open_lesson(page, streamlit_server, "topk")
+        ...
+        screenshot(page, "topk")
+
+Without chromium the tests are skipped with the reason; with PYLAB_REQUIRE_BROWSER=1 they fail instead.
+Never run `playwright install` (it downloads a browser): the Debian `chromium` package is the browser.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+START_TIMEOUT_S = 120  # a cold start imports streamlit and torch on a busy machine
+PAGE_TIMEOUT_MS = 90_000
+
+
+def _unavailable(reason: str):
+    if os.environ.get("PYLAB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (PYLAB_REQUIRE_BROWSER=1 makes this a failure)")
+    pytest.skip(f"{reason}; install Debian's chromium to run browser tests")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Poll streamlit's health endpoint until it answers 'ok' (or the server died, or time ran out)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200 and response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout_s:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def streamlit_server():
+    """`streamlit run app.py` on a free port (headless); yields the base URL and stops the server after."""
+    if shutil.which("chromium") is None:
+        _unavailable("chromium is not installed")  # no point starting a server nobody can open
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = ROOT / "test-output"
+    log.mkdir(exist_ok=True)
+    env = dict(os.environ, PYLAB_STRICT="1")  # an unexpected page error shows as an exception element
+    with open(log / f"streamlit-{port}.log", "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium through Playwright (never a downloaded browser)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        _unavailable("chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_idle(page, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
+    """Wait until the script run finished and the navigation (sidebar) has arrived."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.wait_for_function(  # the app's own menu (with its sections) replaces Streamlit's placeholder one
+        "() => (document.querySelector('[data-testid=\"stSidebarNav\"]')?.innerText || '').includes('Tensors')",
+        timeout=timeout_ms)
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (1400x1600), closed after the test."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1600})
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+_WARMED: set[str] = set()
+
+
+def open_lesson(page, base_url: str, url_path: str, query: str = ""):
+    """Show one lesson (its URL path from ui/nav.py, optional '?a=1&b=2') and wait for its first run.
+
+    The first visit of a fresh server goes to the home page first: until a session has opened the app's main
+    URL, Streamlit serves deep links with its placeholder `pages/` menu and default layout.
+    """
+    if base_url not in _WARMED:
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
+        wait_idle(page)
+        _WARMED.add(base_url)
+    page.goto(f"{base_url}/{url_path}{query}")
+    page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
+    wait_idle(page)
+    return page
+
+
+def exceptions(page) -> list[str]:
+    """Texts of exception elements on the page (with PYLAB_STRICT=1 an unexpected error shows as one)."""
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def metric_value(page, label: str):
+    """The locator of the value of the st.metric with this label."""
+    return (page.locator('[data-testid="stMetric"]').filter(has_text=label)
+            .locator('[data-testid="stMetricValue"]'))
+
+
+def wait_for_change(locator, old: str, timeout_s: float = 60) -> str:
+    """Poll until the locator's text differs from `old`; returns the new text."""
+    deadline = time.monotonic() + timeout_s
+    text = old
+    while time.monotonic() < deadline:
+        text = locator.inner_text()
+        if text != old:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"text stayed {old!r} for {timeout_s:.0f} s")
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot into test-output/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
