@@ -538,6 +538,19 @@ def _picked(x: torch.Tensor, result: torch.Tensor, ids: torch.Tensor) -> Picked:
     return Picked(result, ids, mask.reshape(x.shape), shares)
 
 
+def index_text(items: tuple) -> str:
+    """Index items written back as Python, for the code panel. Example: (slice(1, 3), Ellipsis) -> '1:3, ...'."""
+    def one(item) -> str:
+        if item is Ellipsis:
+            return "..."
+        if isinstance(item, slice):
+            text = f"{'' if item.start is None else item.start}:{'' if item.stop is None else item.stop}"
+            return text + (f":{item.step}" if item.step is not None else "")
+        return str(item)
+
+    return ", ".join(one(item) for item in items)
+
+
 def index(x: torch.Tensor, items: tuple) -> Picked:
     """x[items] for ints, start:end:step slices, ... and None (parsed by core.parsing.parse_index).
 

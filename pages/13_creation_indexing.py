@@ -158,7 +158,7 @@ elif part == "Index":
         if iop == "slice":
             items = parse_index(ss["cr_items"])
             picked = T.index(x, items)
-            expr = f"x[{ss['cr_items'].strip().strip('[]')}]"
+            expr = f"x[{T.index_text(items)}]"
         elif iop == "index_select":
             idx = parse_ints(ss["cr_isidx"], max_len=1000)
             picked = T.index_select(x, ss["cr_isdim"], idx)

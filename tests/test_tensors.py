@@ -316,6 +316,15 @@ def test_index_matches_torch(items):
     assert p.shares  # basic slicing never copies
 
 
+def test_index_text_writes_the_same_index_back():
+    x = torch.arange(60).reshape(3, 4, 5)
+    for items in [(slice(1, 3), slice(None, None, 2)), (Ellipsis, -1), (0, None), (slice(None), slice(2, None)),
+                  (Ellipsis, None, slice(None, 4, 3))]:
+        text = T.index_text(items)
+        assert torch.equal(eval(f"x[{text}]", {"x": x}), x[items]), text  # our own text, never user input
+    assert T.index_text((slice(1, 3), Ellipsis)) == "1:3, ..."
+
+
 def test_index_errors_are_torch_s():
     x = torch.arange(20).reshape(4, 5)
     with pytest.raises(InputError, match="index 5 is out of bounds for dimension 1 with size 5"):
