@@ -231,6 +231,20 @@ def _bare_step(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
 # ---------------------------------------------------------------- trajectories
 
 
+_ENGINE = getattr(getattr(torch.autograd, "Variable", None), "_execution_engine", None)
+
+
+def _gradients(out: torch.Tensor, inputs: tuple[torch.Tensor, ...], grad_out: torch.Tensor) -> tuple:
+    """torch.autograd.grad(out, inputs, grad_out), straight from the autograd engine (what torch.autograd.grad
+    calls after checking its arguments, which costs more than the backward pass of a tiny graph). An input
+    that `out` does not depend on gets a zero gradient."""
+    if _ENGINE is not None:
+        grads = _ENGINE.run_backward((out,), (grad_out,), False, False, inputs, True, False)
+    else:
+        grads = torch.autograd.grad(out, inputs, grad_out, allow_unused=True)
+    return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True))
+
+
 @dataclass
 class Trajectory:
     """One optimizer's path: the start, then the point after each step, cut where it diverged."""
@@ -270,27 +284,28 @@ def run(f: Callable, start: Sequence[float], configs: Sequence[RunConfig], steps
         raise InputError(f"f is not defined at the start point ({_fmt(start[0])}, {_fmt(start[1])}) "
                          f"(f = {float(f0)}): pick another start.")
     k = len(configs)
-    q = torch.tensor([start] * k, requires_grad=True)  # (k, 2): row i holds optimizer i's (x, y)
-    rows = q.detach()  # the same memory, outside autograd
-    grads = torch.zeros(k, 2)
+    rows = torch.tensor([start] * k)  # (k, 2): row i holds optimizer i's (x, y)
+    grads = torch.zeros(k, 2)  # row i: the gradient optimizer i steps with
     params = []
     for i in range(k):
-        p = rows[i].requires_grad_()  # (2,) a leaf sharing row i of q: what optimizer i updates in place
+        p = rows[i].requires_grad_()  # (2,) a leaf viewing row i: what optimizer i updates in place
         p.grad = grads[i]
         params.append(p)
+    xs, ys = rows[:, 0].requires_grad_(), rows[:, 1].requires_grad_()  # (k,) leaves viewing the columns
     optimizers = [make_optimizer(c, [p]) for c, p in zip(configs, params, strict=True)]
     schedulers = [make_scheduler(schedule, o, steps) for o in optimizers]
     scheduled = schedule.kind != "none"
     stepper = [o.step if scheduled else _bare_step(o) for o in optimizers]  # a scheduler counts o.step calls
     ones = torch.ones(k)
     path = torch.empty(steps + 1, k, 2)  # (steps + 1, k, 2)
-    path[0] = rows
+    snapshots = path.unbind(0)
+    snapshots[0].copy_(rows)
     lrs = torch.empty(steps, k, dtype=torch.float64)
     done = 0
     for s in range(steps):
-        x, y = q.unbind(1)
-        (g,) = torch.autograd.grad(f(x, y), q, ones)  # row i: the gradient of f at optimizer i's point
-        grads.copy_(g)
+        gx, gy = _gradients(f(xs, ys), (xs, ys), ones)  # entry i: the gradient of f at optimizer i's point
+        grads[:, 0].copy_(gx)
+        grads[:, 1].copy_(gy)
         if scheduled:
             lrs[s] = torch.tensor([o.param_groups[0]["lr"] for o in optimizers], dtype=torch.float64)
         with torch.no_grad():
@@ -299,7 +314,7 @@ def run(f: Callable, start: Sequence[float], configs: Sequence[RunConfig], steps
         for scheduler in schedulers:
             if scheduler is not None:
                 scheduler.step()
-        path[s + 1] = rows
+        snapshots[s + 1].copy_(rows)
         done = s + 1
         if s % 32 == 31 and not (rows.abs() <= bound).all(1).any():  # every run diverged: stop early
             break

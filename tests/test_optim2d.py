@@ -38,6 +38,17 @@ def test_all_optimizers_together_equal_plain_loops_step_for_step(name):
         assert np.array_equal(t.points, reference[: len(t.points)]), t.config
 
 
+@pytest.mark.parametrize("text", ["x", "y**2", "x + 0.5*y", "exp(-x**2) * sin(3*y) + 0.05*x**2"])
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "autograd.grad"])
+def test_formulas_using_one_variable_or_none_at_a_point_equal_plain_loops(text, engine, monkeypatch):
+    if not engine:
+        monkeypatch.setattr(o, "_ENGINE", None)  # the documented path: torch.autograd.grad
+    f = o.formula(text)
+    configs = [o.RunConfig("SGD", lr=0.01), o.RunConfig("Adam", lr=0.05)]
+    for t in o.run(f, (0.3, -0.7), configs, 40):
+        assert np.array_equal(t.points, plain_loop(f, (0.3, -0.7), t.config, 40)), t.config
+
+
 @pytest.mark.parametrize("schedule", [o.Schedule("step", step_size=40, gamma=0.3), o.Schedule("cosine")])
 def test_schedules_equal_plain_loops_and_record_the_lr(schedule):
     configs = [o.RunConfig("SGD+momentum", lr=2e-3, momentum=0.78), o.RunConfig("Adam", lr=0.1),
