@@ -123,8 +123,9 @@ def grid(values, *, title: str | None = None, highlight=None, text=None, row_lab
          col_label: str = "dim 1", colorscale="Blues", height: int | None = None) -> go.Figure:
     """A tensor (0-D to 2-D) as cells with values and indices; cut to MAX_DRAWN; optional outlines and text."""
     one_d = np.asarray(values).ndim <= 1
-    z, note = cut(as_2d(np.asarray(values, dtype=float)))
-    labels = cut(as_2d(np.asarray(text, dtype=object)))[0] if text is not None else cut(_labels(values))[0]
+    shown, note = cut(as_2d(np.asarray(values)))  # cut first: labelling a million cells would take seconds
+    z = shown.astype(float)
+    labels = cut(as_2d(np.asarray(text, dtype=object)))[0] if text is not None else _labels(shown)
     rows, cols = z.shape
     trace = dict(type="heatmap", z=z, x=list(range(cols)), y=list(range(rows)), text=labels,
                  texttemplate="%{text}" if cols <= MAX_WRITTEN else "", textfont=dict(size=13),
