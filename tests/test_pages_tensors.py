@@ -423,3 +423,30 @@ def test_every_tensor_page_has_a_runnable_code_panel(app, path):
     assert not errors(at)
     run_code(code_panel(at))
     assert json.dumps(plotly_specs(at))  # figures serialise
+
+
+def test_figures_built_without_validation_are_valid_plotly():
+    """The figure builders skip plotly's validation for speed: validating them must accept and keep every field."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from ui import figures_tensors as F
+
+    bc = T.broadcast((4, 32, 14, 14), (3, 1, 1))
+    x = torch.arange(12).reshape(3, 4)
+    figures = [
+        F.grid(x.numpy(), title="x", highlight=(x > 5).numpy(), colorscale="RdBu_r"),
+        F.grid(torch.randn(30, 40).numpy(), title="big"),
+        F.grid(torch.tensor(3.0).numpy()),
+        F.source_grid(x.numpy(), x.numpy().astype(str), title="owner", highlight=(x > 5).numpy()),
+        F.alignment(bc.dims),
+        F.storage_strip(x.flatten().numpy()),
+        F.bars({"a": [1, -2, 3], "b": [0.5, -0.5, 0.5]}, title="bars", lines=[(0.5, "+0.5")]),
+        F.curve([0, 1, 2], {"y": [0, 1, float("nan")]}, title="curve"),
+        F.histogram([1, 2, 1], [0, 1, 2, 3], title="hist"),
+        F.small_multiples({"a": [x, x], "b": [x, x + 1]}, titles=["[0]", "[1]"], reference="a"),
+    ]
+    for fig in figures:
+        raw = json.loads(pio.to_json(fig, validate=False))
+        validated = json.loads(pio.to_json(go.Figure(fig.to_dict()), validate=False))
+        assert validated == raw

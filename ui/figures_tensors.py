@@ -110,10 +110,14 @@ def _grid_layout(row_label: str, col_label: str, titled: bool) -> dict:
     """Cells as squares, row 0 on top, column indices above the grid (the title sits above them)."""
     axis = dict(tickmode="linear", dtick=1, showgrid=False, zeroline=False, constrain="domain")
     layout = dict(
-        yaxis=dict(axis, autorange="reversed", title=dict(text=row_label or None), scaleanchor="x"),
-        xaxis=dict(axis, side="top", title=dict(text=col_label or None)),
+        yaxis=dict(axis, autorange="reversed", scaleanchor="x"),
+        xaxis=dict(axis, side="top"),
         margin=dict(t=78 if titled else 40),
     )
+    if row_label:
+        layout["yaxis"]["title"] = dict(text=row_label)
+    if col_label:
+        layout["xaxis"]["title"] = dict(text=col_label)
     if titled:
         layout["title"] = dict(y=0.985, yanchor="top", yref="container")
     return layout
@@ -268,10 +272,11 @@ def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str 
         for c, arr in enumerate(rows[name]):
             k = r * ncols + c + 1
             sx, sy = ("" if k == 1 else str(k)), ("" if k == 1 else str(k))
-            x0 = c * (width + hgap)
-            y1 = 1 - r * (height + vgap)
-            layout[f"xaxis{sx}"] = dict(axis, domain=[x0, x0 + width], anchor=f"y{sy}")
-            layout[f"yaxis{sy}"] = dict(axis, domain=[y1 - height, y1], anchor=f"x{sx}", autorange="reversed")
+            x0 = round(c * (width + hgap), 6)  # rounded: float error must not leave [0, 1]
+            y1 = round(1 - r * (height + vgap), 6)
+            layout[f"xaxis{sx}"] = dict(axis, domain=[x0, min(1.0, round(x0 + width, 6))], anchor=f"y{sy}")
+            layout[f"yaxis{sy}"] = dict(axis, domain=[max(0.0, round(y1 - height, 6)), y1], anchor=f"x{sx}",
+                                        autorange="reversed")
             arr = as_2d(np.asarray(arr))
             data.append(dict(type="heatmap", z=arr.astype(float), text=_labels(arr), texttemplate="%{text}",
                              colorscale=_scale("Blues"), showscale=False, xgap=2, ygap=2, xaxis=f"x{sx}", yaxis=f"y{sy}",
