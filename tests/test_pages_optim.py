@@ -214,6 +214,41 @@ def test_the_click_grid_covers_the_map_with_round_numbers(app):
     assert x.min() >= -4.5 and x.max() <= 4.5 and np.allclose(x * 4, np.round(x * 4))
 
 
+def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
+    """The app skips plotly's validation for speed; the JSON it sends must be what validation would give."""
+    import json
+
+    import plotly.io as pio
+
+    land = optim2d.LANDSCAPES["Himmelblau"]
+    configs = [optim2d.RunConfig("SGD", lr=1e-3), optim2d.RunConfig("Adam", lr=0.1), optim2d.RunConfig("SGD", lr=1.0)]
+    paths = optim2d.run(land.f, (0.0, 0.0), configs, 300, bound=land.bound)
+    assert paths[2].diverged_at is not None
+    grid = optim2d.grid_values(land.f, land.xlim, land.ylim, 31)
+    odd = optim2d.custom_landscape("log(x) + y**2")  # undefined for x <= 0: gaps in the grid
+    odd_paths = optim2d.run(odd.f, (1.0, 1.0), [optim2d.RunConfig("SGD", lr=0.1)], 50, bound=odd.bound)
+    odd_grid = optim2d.grid_values(odd.f, odd.xlim, odd.ylim, 21)
+    result = optim2d.basin_map(land.f, optim2d.RunConfig("SGD", lr=1e-2), land.xlim, land.ylim, 12, 100)
+    found = [(0.5, 0.5)]
+    cats = optim2d.basin_categories(result, (*land.minima, *found))
+    builders = [
+        lambda: figures.contour(land, grid, paths, (0.0, 0.0)),
+        lambda: figures.contour(odd, odd_grid, odd_paths, (1.0, 1.0)),
+        lambda: figures.surface(land, grid, paths),
+        lambda: figures.surface(odd, odd_grid, odd_paths),
+        lambda: figures.loss_curves(paths)[0],
+        lambda: figures.basins(result, cats, land, found, grid),
+    ]
+    for build in builders:
+        monkeypatch.setattr(figures, "VALIDATE", True)
+        validated = json.loads(pio.to_json(build(), validate=False))
+        monkeypatch.setattr(figures, "VALIDATE", False)
+        fast = json.loads(pio.to_json(build(), validate=False))
+        assert fast == validated
+        assert fast["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+        assert all(np.isfinite(v) for v in numbers(fast["data"]))
+
+
 # -------------------------------------------------------------------------------------------------- basins
 
 

@@ -2,14 +2,22 @@
 curves, basin maps.
 
 Every array that reaches plotly is finite (undefined regions of a formula become gaps, None), so no NaN is drawn.
+
+Speed: plotly validates every property it is given, and expanding the `plotly_white` template costs ~10 ms of CPU
+per figure. The app builds these figures from plain dicts without validation and attaches the template as a
+ready-made dict; under pytest (or with PYLAB_VALIDATE_FIGURES=1) they are validated, which yields the same JSON.
 """
 
 import math
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 
 from core.optim2d import (
@@ -42,6 +50,9 @@ class LearningRate(links.Choice):
     def dump(self, value: float) -> str:
         return f"{value:g}"
 
+
+VIRIDIS = [list(stop) for stop in go.Contour(colorscale="Viridis").colorscale]  # the name, as plotly expands it
+VALIDATE = "pytest" in sys.modules or os.environ.get("PYLAB_VALIDATE_FIGURES") == "1"
 MAX_DRAWN = 800  # points per path on the maps; longer paths are thinned evenly (the ends are kept)
 GRID_COLORS = {STATIONARY: "#9E9E9E", WANDERING: "#D9D9D9", DIVERGED: "#202020"}
 FOUND_COLORS = ["#8DD3C7", "#FFFFB3", "#BEBADA", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#FCCDE5", "#BC80BD",
@@ -59,12 +70,15 @@ class LogScale:
     delta: float
 
     @classmethod
-    def fit(cls, z: np.ndarray, *extra: np.ndarray) -> "LogScale":
-        values = np.concatenate([np.ravel(z), *[np.ravel(e) for e in extra]])
-        values = values[np.isfinite(values)]
+    def fit(cls, z: np.ndarray, *lower: np.ndarray) -> "LogScale":
+        """Fit to the values z of a grid; `lower` (the losses along paths) may only lower the bottom."""
+        values = np.ravel(z)[np.isfinite(np.ravel(z))]
         if values.size == 0:
             return cls(0.0, 1.0)
         low, high = float(values.min()), float(values.max())
+        for extra in lower:
+            extra = np.ravel(extra)[np.isfinite(np.ravel(extra))]
+            low = min(low, float(extra.min())) if extra.size else low
         return cls(low, max((high - low) * 1e-3, 1e-9))
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
@@ -80,6 +94,26 @@ class LogScale:
         values = [self.low] + [self.low + 10.0**k for k in range(math.ceil(math.log10(self.delta)), 40)]
         values = [v for v in values if self(v) <= top + 1e-9]
         return [float(self(v)) for v in values], [f"{v:.3g}" for v in values]
+
+
+@cache
+def _white_template() -> dict:
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _figure(data: list, **layout) -> go.Figure:
+    """A figure from plain dicts; without validation in the app (see the module docstring)."""
+    return go.Figure(data=data, layout=layout or None, _validate=VALIDATE)
+
+
+def _finish(fig: go.Figure, height: int) -> go.Figure:
+    """The app's style (ui.plots.style); unvalidated figures get the template itself, which plotly.js needs."""
+    style(fig, height=height)
+    if not VALIDATE:
+        fig.layout.template = _white_template()
+        if fig.layout.to_plotly_json().get("title", {}) is None:
+            fig.layout.title = {}  # what validation makes of style's title=None
+    return fig
 
 
 def _finite_or_none(a: np.ndarray):
@@ -136,12 +170,11 @@ def start_from_selection(event, xlim: Sequence[float], ylim: Sequence[float]) ->
     return None
 
 
-def _minima_trace(landscape: Landscape, name: str = "minima") -> go.Scatter:
+def _minima_trace(landscape: Landscape, name: str = "minima") -> dict:
     mx, my = zip(*landscape.minima, strict=True) if landscape.minima else ((), ())
-    return go.Scatter(x=mx, y=my, mode="markers", name=name,
-                      marker=dict(symbol="star", size=15, color="white", line=dict(color="black", width=1.5)),
-                      text=[point_label(m) for m in landscape.minima],
-                      hovertemplate="minimum %{text}<extra></extra>")
+    return dict(type="scatter", x=list(mx), y=list(my), mode="markers", name=name,
+                marker=dict(symbol="star", size=15, color="white", line=dict(color="black", width=1.5)),
+                text=[point_label(m) for m in landscape.minima], hovertemplate="minimum %{text}<extra></extra>")
 
 
 def contour(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory], start: Sequence[float], *,
@@ -151,48 +184,49 @@ def contour(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory
     scale = LogScale.fit(z, *[t.losses for t in trajectories])
     zl = scale(z)
     tickvals, ticktext = scale.ticks(zl)
-    fig = go.Figure(go.Contour(
-        x=xs, y=ys, z=_finite_or_none(zl), colorscale="Viridis", reversescale=True, ncontours=24,
+    traces = [dict(
+        type="contour", x=xs, y=ys, z=_finite_or_none(zl), colorscale=VIRIDIS, reversescale=True, ncontours=24,
         contours=dict(coloring="heatmap", showlines=True), line=dict(width=0.5, color="rgba(255,255,255,0.5)"),
         colorbar=dict(title=dict(text="f (log)", side="right"), tickvals=tickvals, ticktext=ticktext, len=0.9,
                       thickness=12),
-        hoverinfo="skip", name="f"))
+        hoverinfo="skip", name="f")]
     if clickable:
         gx, gy = click_grid(landscape)
-        fig.add_trace(go.Scatter(
-            x=gx, y=gy, mode="markers", name="click to start here", showlegend=False,
+        traces.append(dict(
+            type="scatter", x=gx, y=gy, mode="markers", name="click to start here", showlegend=False,
             marker=dict(size=9, color="rgba(0,0,0,0)"), selected=dict(marker=dict(color="rgba(0,0,0,0)")),
             unselected=dict(marker=dict(opacity=0)),
             hovertemplate="click to start here: (%{x}, %{y})<extra></extra>"))
     if landscape.minima:
-        fig.add_trace(_minima_trace(landscape))
+        traces.append(_minima_trace(landscape))
     for i, t in enumerate(trajectories):
         color = optimizer_color(t.config.optimizer)
         keep = _thin(t.points)
         pts = t.points[keep]
-        fig.add_trace(go.Scatter(
-            x=pts[:, 0], y=pts[:, 1], mode="lines+markers", name=t.config.optimizer, legendgroup=str(i),
-            line=dict(color=color, width=2), marker=dict(size=4, color=color),
-            unselected=dict(marker=dict(opacity=1)),
-            customdata=np.stack([keep, t.losses[keep]], axis=1),
+        traces.append(dict(
+            type="scatter", x=pts[:, 0], y=pts[:, 1], mode="lines+markers", name=t.config.optimizer,
+            legendgroup=str(i), line=dict(color=color, width=2), marker=dict(size=4, color=color),
+            unselected=dict(marker=dict(opacity=1)), customdata=np.stack([keep, t.losses[keep]], axis=1),
             hovertemplate=f"{t.config.optimizer}<br>step %{{customdata[0]}}: (%{{x:.4f}}, %{{y:.4f}})"
                           "<br>f = %{customdata[1]:.4g}<extra></extra>"))
         end = t.points[-1]
         diverged = t.diverged_at is not None
-        fig.add_trace(go.Scatter(
-            x=[end[0]], y=[end[1]], mode="markers", showlegend=False, legendgroup=str(i),
+        traces.append(dict(
+            type="scatter", x=[float(end[0])], y=[float(end[1])], mode="markers", showlegend=False,
+            legendgroup=str(i),
             marker=dict(symbol="x" if diverged else "circle", size=15 if diverged else 10, color=color,
                         line=dict(color="white", width=1.5)),
             hovertemplate=(f"{t.config.optimizer} diverged after this point (step {t.steps})" if diverged
                            else f"{t.config.optimizer} ends here (step {t.steps})") + "<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
-                             marker=dict(symbol="circle-open", size=16, color="white", line=dict(width=3)),
-                             hovertemplate="start (%{x}, %{y})<extra></extra>"))
-    fig.update_xaxes(range=list(landscape.xlim), title="x", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(range=list(landscape.ylim), title="y", showgrid=False, zeroline=False, scaleanchor="x",
-                     constrain="domain")
-    fig.update_layout(clickmode="event+select", dragmode="pan", hovermode="closest")
-    return style(fig, height=height)
+    traces.append(dict(type="scatter", x=[float(start[0])], y=[float(start[1])], mode="markers", name="start",
+                       marker=dict(symbol="circle-open", size=16, color="white", line=dict(width=3)),
+                       hovertemplate="start (%{x}, %{y})<extra></extra>"))
+    return _finish(_figure(
+        traces,
+        xaxis=dict(range=list(landscape.xlim), title=dict(text="x"), showgrid=False, zeroline=False, constrain="domain"),
+        yaxis=dict(range=list(landscape.ylim), title=dict(text="y"), showgrid=False, zeroline=False, scaleanchor="x",
+                   constrain="domain"),
+        clickmode="event+select", dragmode="pan", hovermode="closest"), height)
 
 
 def surface(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory], *, height: int = 520) -> go.Figure:
@@ -201,16 +235,16 @@ def surface(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory
     scale = LogScale.fit(z, *[t.losses for t in trajectories])
     zl = scale(z)
     lift = 0.01 * (np.nanmax(zl) - np.nanmin(zl)) if np.isfinite(zl).any() else 0.0
-    fig = go.Figure(go.Surface(x=xs, y=ys, z=_finite_or_none(zl), colorscale="Viridis", reversescale=True,
-                               showscale=False, opacity=0.92, hoverinfo="skip", name="f"))
+    traces = [dict(type="surface", x=xs, y=ys, z=_finite_or_none(zl), colorscale=VIRIDIS, reversescale=True,
+                   showscale=False, opacity=0.92, hoverinfo="skip", name="f")]
     for t in trajectories:
         keep = _thin(t.points)
         pts = t.points[keep]
         inside = ((pts[:, 0] >= landscape.xlim[0]) & (pts[:, 0] <= landscape.xlim[1])
                   & (pts[:, 1] >= landscape.ylim[0]) & (pts[:, 1] <= landscape.ylim[1]))
         height_of = np.where(inside, scale(t.losses[keep]) + lift, np.nan)  # outside the box: a gap
-        fig.add_trace(go.Scatter3d(
-            x=_finite_or_none(np.where(inside, pts[:, 0], np.nan)),
+        traces.append(dict(
+            type="scatter3d", x=_finite_or_none(np.where(inside, pts[:, 0], np.nan)),
             y=_finite_or_none(np.where(inside, pts[:, 1], np.nan)), z=_finite_or_none(height_of),
             mode="lines", name=t.config.optimizer, line=dict(color=optimizer_color(t.config.optimizer), width=6),
             hovertemplate=f"{t.config.optimizer}: (%{{x:.3f}}, %{{y:.3f}})<extra></extra>"))
@@ -218,15 +252,14 @@ def surface(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory
         mx, my = torch.tensor(landscape.minima, dtype=torch.float64).T
         with torch.no_grad():
             mz = scale(landscape.f(mx, my).numpy()) + lift
-        fig.add_trace(go.Scatter3d(x=mx.numpy(), y=my.numpy(), z=mz, mode="markers", name="minima",
-                                   marker=dict(symbol="diamond", size=5, color="white",
-                                               line=dict(color="black", width=1)),
-                                   hovertemplate="minimum (%{x:.3f}, %{y:.3f})<extra></extra>"))
-    fig.update_layout(scene=dict(
-        xaxis=dict(title="x", range=list(landscape.xlim)), yaxis=dict(title="y", range=list(landscape.ylim)),
-        zaxis=dict(title="log10(f − min + δ)"), aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6),
-        camera=dict(eye=dict(x=1.05, y=-1.05, z=0.75))))
-    return style(fig, height=height)
+        traces.append(dict(type="scatter3d", x=mx.numpy(), y=my.numpy(), z=mz, mode="markers", name="minima",
+                           marker=dict(symbol="diamond", size=5, color="white", line=dict(color="black", width=1)),
+                           hovertemplate="minimum (%{x:.3f}, %{y:.3f})<extra></extra>"))
+    return _finish(_figure(traces, scene=dict(
+        xaxis=dict(title=dict(text="x"), range=list(landscape.xlim)),
+        yaxis=dict(title=dict(text="y"), range=list(landscape.ylim)),
+        zaxis=dict(title=dict(text="log10(f − min + δ)")), aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6),
+        camera=dict(eye=dict(x=1.05, y=-1.05, z=0.75)))), height)
 
 
 def loss_curves(trajectories: Sequence[Trajectory], *, height: int = 360) -> tuple[go.Figure, bool, list[str]]:
@@ -236,23 +269,22 @@ def loss_curves(trajectories: Sequence[Trajectory], *, height: int = 360) -> tup
     """
     log_y = all((t.losses >= 0).all() for t in trajectories) and any((t.losses > 0).any() for t in trajectories)
     zeros = [t.config.optimizer for t in trajectories if log_y and (t.losses == 0).any()]
-    fig = go.Figure()
+    traces = []
     for t in trajectories:
         color = optimizer_color(t.config.optimizer)
         steps = np.arange(len(t.losses))
         y = np.where(t.losses > 0, t.losses, np.nan) if log_y else t.losses  # exact zeros: a gap on a log axis
-        fig.add_trace(go.Scatter(x=steps, y=_finite_or_none(y), mode="lines", name=t.config.optimizer,
-                                 line=dict(color=color, width=2),
-                                 hovertemplate=f"{t.config.optimizer}<br>step %{{x}}: f = %{{y:.4g}}<extra></extra>"))
+        traces.append(dict(type="scatter", x=steps, y=_finite_or_none(y), mode="lines", name=t.config.optimizer,
+                           line=dict(color=color, width=2),
+                           hovertemplate=f"{t.config.optimizer}<br>step %{{x}}: f = %{{y:.4g}}<extra></extra>"))
         if t.diverged_at is not None:
-            fig.add_trace(go.Scatter(x=[steps[-1]], y=[t.losses[-1]], mode="markers", showlegend=False,
-                                     marker=dict(symbol="x", size=13, color=color),
-                                     hovertemplate=f"{t.config.optimizer} diverged at step {t.diverged_at}"
-                                                   "<extra></extra>"))
-    fig.update_xaxes(title="step")
-    fig.update_yaxes(title="f(x, y)" + (" (log scale)" if log_y else ""), type="log" if log_y else "linear",
-                     exponentformat="power" if log_y else "none")
-    return style(fig, height=height), log_y, zeros
+            traces.append(dict(type="scatter", x=[int(steps[-1])], y=[float(t.losses[-1])], mode="markers",
+                               showlegend=False, marker=dict(symbol="x", size=13, color=color),
+                               hovertemplate=f"{t.config.optimizer} diverged at step {t.diverged_at}<extra></extra>"))
+    fig = _figure(traces, xaxis=dict(title=dict(text="step")),
+                  yaxis=dict(title=dict(text="f(x, y)" + (" (log scale)" if log_y else "")),
+                             type="log" if log_y else "linear", exponentformat="power" if log_y else "none"))
+    return _finish(fig, height), log_y, zeros
 
 
 def basin_color(category: int, n_known: int) -> str:
@@ -294,29 +326,29 @@ def basins(result: BasinMap, categories: np.ndarray, landscape: Landscape, found
                       f"{point_label(found[c - known])} (found)" if c >= known else GRID_NAMES[int(c)])
              for c in present}
     text = np.vectorize(names.get)(categories)
-    fig = go.Figure(go.Heatmap(
-        x=result.xs, y=result.ys, z=(slots.reshape(categories.shape) + 0.5) / k, zmin=0, zmax=1, colorscale=scale,
-        showscale=False, text=text, hovertemplate="start (%{x:.2f}, %{y:.2f}) → %{text}<extra></extra>",
-        name="basins"))
+    traces = [dict(type="heatmap", x=result.xs, y=result.ys, z=(slots.reshape(categories.shape) + 0.5) / k, zmin=0,
+                   zmax=1, colorscale=scale, showscale=False, text=text,
+                   hovertemplate="start (%{x:.2f}, %{y:.2f}) → %{text}<extra></extra>", name="basins")]
     if grid is not None:
         xs, ys, zz = grid
-        fig.add_trace(go.Contour(x=xs, y=ys, z=_finite_or_none(LogScale.fit(zz)(zz)), showscale=False,
-                                 contours=dict(coloring="none"), ncontours=18, hoverinfo="skip", showlegend=False,
-                                 line=dict(color="rgba(255,255,255,0.55)", width=1), name="level lines"))
+        traces.append(dict(type="contour", x=xs, y=ys, z=_finite_or_none(LogScale.fit(zz)(zz)), showscale=False,
+                           contours=dict(coloring="none"), ncontours=18, hoverinfo="skip", showlegend=False,
+                           line=dict(color="rgba(255,255,255,0.55)", width=1), name="level lines"))
     counts = dict(zip(present.tolist(), np.bincount(slots.ravel()).tolist(), strict=True))
     for label, n, color in basin_legend(counts, landscape, found):  # legend lines with their counts
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{label}: {n}",
-                                 marker=dict(symbol="square", size=14, color=color)))
+        traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=f"{label}: {n}",
+                           marker=dict(symbol="square", size=14, color=color)))
     if found:
         fx, fy = np.array(found).T
-        fig.add_trace(go.Scatter(x=fx, y=fy, mode="markers", name="found points (·)", showlegend=False,
-                                 marker=dict(size=5, color="white", line=dict(color="black", width=1)),
-                                 hovertemplate="found: (%{x:.3f}, %{y:.3f})<extra></extra>"))
+        traces.append(dict(type="scatter", x=fx, y=fy, mode="markers", name="found points (·)", showlegend=False,
+                           marker=dict(size=5, color="white", line=dict(color="black", width=1)),
+                           hovertemplate="found: (%{x:.3f}, %{y:.3f})<extra></extra>"))
     if landscape.minima:
-        fig.add_trace(_minima_trace(landscape, name="minima (★)"))
+        traces.append(_minima_trace(landscape, name="minima (★)"))
     dx, dy = (result.xs[1] - result.xs[0]) / 2, (result.ys[1] - result.ys[0]) / 2
-    fig.update_xaxes(range=[result.xs[0] - dx, result.xs[-1] + dx], title="start x", showgrid=False, zeroline=False,
-                     constrain="domain")
-    fig.update_yaxes(range=[result.ys[0] - dy, result.ys[-1] + dy], title="start y", showgrid=False, zeroline=False,
-                     scaleanchor="x", constrain="domain")
-    return style(fig, height=height)
+    return _finish(_figure(
+        traces,
+        xaxis=dict(range=[float(result.xs[0] - dx), float(result.xs[-1] + dx)], title=dict(text="start x"),
+                   showgrid=False, zeroline=False, constrain="domain"),
+        yaxis=dict(range=[float(result.ys[0] - dy), float(result.ys[-1] + dy)], title=dict(text="start y"),
+                   showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")), height)
