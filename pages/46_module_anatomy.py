@@ -137,7 +137,7 @@ st.markdown(f"`nn.ReLU()(h)` and `F.relu(h)` are {'**identical**' if same else '
 
 st.subheader("4 · .to(): device and dtype")
 device = best_device()
-m64 = A.build_three(cfg, seed)["Sequential"]
+m64 = A.build_sequential(cfg)  # a fresh copy: the dtype change must not touch the models above
 before = next(m64.parameters()).dtype
 returned = m64.to(torch.float64)
 m = st.columns(4)
@@ -177,7 +177,7 @@ with torch.no_grad():
     a, b = model(x), model(x)
 model.eval()
 with torch.no_grad():
-    c1, c2 = model(x), model(x)
+    c1, c2 = outs["Sequential(OrderedDict)"], model(x)  # the first eval pass ran in section 1
 flags = pd.DataFrame({"module": list(flags_train), "after model.train()": list(flags_train.values()),
                       "after model.eval()": [mod.training for _, mod in model.named_modules()]})
 cols = st.columns([2, 3])

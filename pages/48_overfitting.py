@@ -19,7 +19,7 @@ PARAMS = {
     "of_decay": links.Choice(1e-3, DECAYS[1:]),
     "of_reg_degree": links.Int(12, 1, 15),
     "of_lr": links.Choice(0.05, LRS),
-    "of_steps": links.Int(1500, 100, 4000),
+    "of_steps": links.Int(1000, 100, 4000),
     "of_patience": links.Int(100, 10, 1000),
     "of_k": links.Int(5, 2, 10),
 }

@@ -463,3 +463,51 @@ def test_inside_network_uses_the_training_studio_model(app):
     assert _metrics(at)["Test accuracy of the model"] == "25.0%"
     assert any("no convolution layers" in i.value for i in at.info)
     assert _array(plotly_specs(at)[2]["data"][0]["z"]).shape == (28, 28)  # an MLP unit's template
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The figure builders write plain dicts: plotly itself must accept every one of them
+
+
+def test_every_figure_builder_makes_a_valid_plotly_figure():
+    import plotly.graph_objects as go
+    import torch
+
+    from core import architectures as A
+    from core import layers
+    from core import regularization as R
+    from ui import figures_networks as FN
+
+    run = layers.run_conv(layers.ConvConfig(size=5, padding=1), seed=0)
+    bn = layers.batchnorm_run(layers.BatchNormConfig(steps=3))
+    stats = layers.activation_stats(layers.DeepMLPConfig(depth=3, width=16, batch=8), batchnorm=True)
+    pts = R.make_points(R.PolyData())
+    grid = torch.linspace(-1, 1, 20, dtype=torch.float64)
+    coef = R.fit(pts.x_train, pts.y_train, 3)
+    figures = [
+        FN.grid(torch.arange(6.0).view(2, 3), title="g", highlight=[(0, 1)]),
+        FN.conv_input(layers.padded_input(run, 0), 5, 1, [(0, 0), (1, 1)], title="in"),
+        FN.dot_product([[1, 2], [3, 4]], [[1, -1], [0, 1]], [[1, -2], [0, 4]], titles=("a", "b", "c"), height=200),
+        FN.image(torch.rand(1, 8, 8)), FN.image(torch.rand(3, 8, 8), title="rgb"),
+        FN.maps(torch.randn(5, 6, 6), list("abcde"), cols=3), FN.maps(torch.rand(2, 4, 4), ["a", "b"], diverging=False),
+        FN.running_stats(bn, 0), FN.train_vs_eval(bn, 1),
+        FN.activation_density(stats.edges, stats.counts, title="d"),
+        FN.lines([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, x_title="x", y_title="y", log_y=True, title="t"),
+        FN.histogram_pair(stats.edges, stats.counts[0], stats.counts[1], ("a", "b"), title="h"),
+        FN.dropout_grids(torch.ones(2, 3), torch.tensor([[True, False, True], [False, True, True]]),
+                         torch.tensor([[2.0, 0, 2], [0, 2, 2]]), p=0.5),
+        FN.architecture_bubbles([A.summarize("LeNet-5"), A.summarize("AlexNet", depth=1)], "LeNet-5"),
+        FN.params_by_kind(A.summarize("LeNet-5", depth=None).rows),
+        FN.poly_fit(pts, grid, {"fit": R.predict(grid, coef)}, R.target(grid)),
+        FN.error_curves([0, 1, 2], {"train": [1e-30, 0.5, 0.2], "val": [1.0, 0.5, 3.0]}, x_title="deg",
+                        marks={"a": 1, "b": 2}),
+        FN.coefficients({"a": coef, "b": coef / 2}), FN.coefficient_paths([1e-3, 1e-2], torch.randn(2, 4), 1e-3),
+        FN.kfold_grid(R.kfold_assignment(10, 3), 3), FN.fold_errors([0.1, 0.2, 0.3]),
+        FN.rgb_tiles(torch.randn(3, 3, 5, 5), ["a", "b", "c"]),
+        FN.probabilities(torch.tensor([0.1, 0.7, 0.2]), ["x", "y", "z"], true_index=2),
+    ]
+    for fig in figures:
+        spec = fig.to_dict()
+        checked = go.Figure(spec)  # plotly validates every property here and raises on a bad one
+        assert checked.to_dict()["data"], spec["layout"].get("title")
+        assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"  # ui.plots.style's look
