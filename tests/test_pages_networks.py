@@ -335,7 +335,7 @@ def test_module_anatomy_three_builds_agree(app):
     assert m["returned object is the model"] == "True" and m["after model.to(torch.float64)"] == "float64"
     assert m["Max |loaded - original| output"] == "0"
     assert any("Missing key(s) in state_dict" in c.value for c in at.code)
-    assert m["train: two passes equal?"] == m["eval: two passes equal?"] == "True"  # no dropout yet
+    assert m["train and eval outputs equal?"] == m["eval: two passes equal?"] == "True"  # no dropout yet
 
 
 def test_module_anatomy_dropout_and_subclass(app):
