@@ -118,18 +118,32 @@ src_text = coord(*np.moveaxis(src_np, -1, 0))
 out_text = np.vectorize(lambda v, s: f"{F.fmt_value(v)}<br>from {s}", otypes=[object])(out_np, src_text)
 idx_text = np.vectorize(lambda v: F.fmt_value(v), otypes=[object])(idx_np)
 
-lead_in = tuple(min(i, s - 1) for i, s in zip(lead, x.shape, strict=False))  # index may be longer along dim
-in_slice = x[lead_in] if lead_in else x
-in_ids = flat_of_input[lead_in] if lead_in else flat_of_input
-used = np.isin(in_ids.numpy(), src_flat)
 rl, cl = (f"dim {g.out.dim() - 2}", f"dim {g.out.dim() - 1}")
+values_text = np.vectorize(F.fmt_value, otypes=[object])
 
-c1, c2, c3 = st.columns([1.1, 0.9, 1.1])
-with c1:
-    st.plotly_chart(F.source_grid(in_ids.numpy(), np.vectorize(F.fmt_value, otypes=[object])(in_slice.numpy()),
-                                  title=f"input {T.fmt_shape(x.shape)}", highlight=used, row_label=rl, col_label=cl),
-                    key="ga_input_fig")
-    st.caption("Outlined: cells that some output cell copies.")
+
+def _input_grid(i=None):
+    """input (or its slice input[i] for 3-D tensors), coloured by cell; outlined where the shown out cells read."""
+    ids, values = (flat_of_input, x) if i is None else (flat_of_input[i], x[i])
+    title = f"input {T.fmt_shape(x.shape)}" if i is None else f"input[{i}]"
+    st.plotly_chart(F.source_grid(ids.numpy(), values_text(values.numpy()), title=title,
+                                  highlight=np.isin(ids.numpy(), src_flat), row_label=rl, col_label=cl),
+                    key=f"ga_input_fig{'' if i is None else i}")
+
+
+if x.dim() > 2:  # sources can sit in any slice of input (when dim=0), so show the slices side by side
+    shown = min(x.shape[0], 4)
+    st.caption(f"input {T.fmt_shape(x.shape)}, slice by slice" + (f" (first {shown})" if shown < x.shape[0] else "")
+               + ". Outlined: the cells that the out slice below copies.")
+    for i, col in enumerate(st.columns(shown)):
+        with col:
+            _input_grid(i)
+    c2, c3 = st.columns(2)
+else:
+    c1, c2, c3 = st.columns([1.1, 0.9, 1.1])
+    with c1:
+        _input_grid()
+        st.caption("Outlined: cells that some output cell copies.")
 with c2:
     st.plotly_chart(F.source_grid(src_flat, idx_text, title=f"index {T.fmt_shape(index.shape)}", row_label=rl,
                                   col_label=cl), key="ga_index_fig")

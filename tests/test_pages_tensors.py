@@ -450,3 +450,21 @@ def test_figures_built_without_validation_are_valid_plotly():
         raw = json.loads(pio.to_json(fig, validate=False))
         validated = json.loads(pio.to_json(go.Figure(fig.to_dict()), validate=False))
         assert validated == raw
+
+
+def test_gather_3d_shows_every_input_slice(app):
+    at = open_page(app, GATHER)
+    at.segmented_control(key="ga_mode").set_value("Type your own")
+    rerun(at)
+    at.text_area(key="ga_input").set_value("[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]")
+    at.text_area(key="ga_index").set_value("[[[1, 0]], [[0, 1]]]")
+    at.segmented_control(key="ga_dim").set_value(0)
+    rerun(at)
+    assert at.code[0].value == "out = [[[5, 2]], [[1, 6]]]"
+    assert spec_by_title(at, "out")["data"][0]["text"] == [["5<br>from [1,0,0]", "2<br>from [0,0,1]"]]
+    # out slice 0 reads input[1][0][0] and input[0][0][1]: one outline in each input slice
+    assert len(spec_by_title(at, "input[0]")["layout"]["shapes"]) == 1
+    assert len(spec_by_title(at, "input[1]")["layout"]["shapes"]) == 1
+    at.slider(key="ga_slice_0").set_value(1)
+    rerun(at)
+    assert spec_by_title(at, "out")["data"][0]["text"] == [["1<br>from [0,0,0]", "6<br>from [1,0,1]"]]
