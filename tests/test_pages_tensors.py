@@ -468,3 +468,11 @@ def test_gather_3d_shows_every_input_slice(app):
     at.slider(key="ga_slice_0").set_value(1)
     rerun(at)
     assert spec_by_title(at, "out")["data"][0]["text"] == [["1<br>from [0,0,0]", "6<br>from [1,0,1]"]]
+
+
+def test_settings_come_back_from_a_shared_link(app):
+    app.query_params["tk_k"] = "3"
+    app.query_params["tk_shape"] = "5,7"
+    at = open_page(app, TOPK)
+    assert at.slider(key="tk_k").value == 3
+    assert metrics(at)["values shape"] == "(5, 3)"
