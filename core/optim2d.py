@@ -99,7 +99,7 @@ LANDSCAPES: dict[str, Landscape] = {
         lrs=(("SGD", 1e-3), ("SGD+momentum", 1e-3), ("Nesterov", 1e-3), ("Adagrad", 0.5), ("RMSprop", 0.01),
              ("Adam", 0.05), ("AdamW", 0.05))),
     "Narrow valley": Landscape(
-        "Narrow valley", "0.05*x**2 + 6*y**2", (-10.0, 10.0), (-10.0, 10.0), ((0.0, 0.0),), (-9.0, 3.0),
+        "Narrow valley", "0.05*x**2 + 6*y**2", (-10.0, 10.0), (-4.0, 4.0), ((0.0, 0.0),), (-9.0, 3.0),
         note="Steep across, shallow along: plain SGD zig-zags and crawls, momentum builds up speed along it.",
         lrs=(("SGD", 0.15), ("SGD+momentum", 0.15), ("Nesterov", 0.1), ("Adagrad", 2.0), ("RMSprop", 0.1),
              ("Adam", 0.5), ("AdamW", 0.5))),

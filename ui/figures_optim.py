@@ -71,14 +71,25 @@ class LogScale:
 
     @classmethod
     def fit(cls, z: np.ndarray, *lower: np.ndarray) -> "LogScale":
-        """Fit to the values z of a grid; `lower` (the losses along paths) may only lower the bottom."""
+        """Fit to the values z of a grid; `lower` (the losses along paths) may only lower the bottom.
+
+        A singularity of a formula (log(x) at x = 0, 1/x) would stretch the scale over one grid point, so
+        extreme outliers give way to the 1st and 99th percentiles.
+        """
         values = np.ravel(z)[np.isfinite(np.ravel(z))]
         if values.size == 0:
             return cls(0.0, 1.0)
         low, high = float(values.min()), float(values.max())
+        p1, p99 = np.percentile(values, [1, 99])
+        spread = max(p99 - p1, 1e-12)
+        if low < p1 - 10 * spread:
+            low = float(p1)
+        if high > p99 + 10 * spread:
+            high = float(p99)
         for extra in lower:
             extra = np.ravel(extra)[np.isfinite(np.ravel(extra))]
-            low = min(low, float(extra.min())) if extra.size else low
+            if extra.size and p1 - 10 * spread <= extra.min() < low:
+                low = float(extra.min())
         return cls(low, max((high - low) * 1e-3, 1e-9))
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
