@@ -100,6 +100,8 @@ with col_data:
     st.select_slider("Random crop (padding)", (0, 2, 4), key="ts_crop", format_func=lambda p: f"±{p} px" if p else "off",
                      help="Shift each image by up to this many pixels (zero padding), a new shift every time.")
     st.toggle("Random horizontal flip", key="ts_flip", help="Good for CIFAR-10; bad for digits (a mirrored 3 is not a 3).")
+    st.slider("Early stopping patience", 0, 10, key="ts_patience",
+              help="Stop after this many epochs without a better validation loss (0 = off); the best weights are kept.")
     if st.session_state["ts_dataset"] == "cifar10":
         st.text_input("CIFAR-10 folder (optional)", key="ts_cifar_path",
                       placeholder="auto: $PYLAB_CIFAR10_DIR, ../shared/datasets/cifar10-jpg, the cache",
@@ -117,6 +119,9 @@ with col_model:
         st.selectbox("Hidden activation", M.ACTIVATIONS, key="ts_act")
     st.slider("Dropout", 0.0, 0.8, step=0.05, key="ts_dropout")
     st.toggle("BatchNorm", key="ts_bn")
+    st.toggle("Fast math: bfloat16 + channels-last", key="ts_fast",
+              help="Autocast to bfloat16 and NHWC memory: about 1.5-2x faster convolutions on CPUs with AVX-512 "
+                   "BF16 or AMX (and on GPUs); slower on CPUs without them.")
 with col_opt:
     st.markdown("**Optimisation**")
     o1, o2 = st.columns(2)
@@ -135,11 +140,6 @@ with col_opt:
     o1, o2 = st.columns(2)
     o1.slider("Label smoothing", 0.0, 0.3, step=0.05, key="ts_ls")
     o2.number_input("Seed", 0, 10_000, step=1, key="ts_seed")
-    o1, o2 = st.columns(2)
-    o1.slider("Early stopping patience", 0, 10, key="ts_patience",
-              help="Stop after this many epochs without a better validation loss (0 = off); the best weights are kept.")
-    o2.toggle("Fast math (bf16, NHWC)", key="ts_fast",
-              help="bfloat16 autocast and channels-last memory: about 1.5-2x faster convolutions on recent CPUs.")
     st.toggle("Test-time flip augmentation", key="ts_tta", help="Average the predictions for each test image and its mirror.")
 links.publish(PARAMS)
 ss = st.session_state
@@ -281,6 +281,18 @@ b4.button("Stop", icon=":material/stop:", key="ts_stop", on_click=_stop, width="
           disabled=active is None or active["trainer"].done)
 
 
+def _state(run: dict) -> str:
+    """What a learner would call the run's state: training / paused / finished / stopped early / diverged ..."""
+    if run["trainer"] is None:
+        return "uploaded"
+    status = run["trainer"].status
+    if status in T.DONE:
+        return status.replace("_", " ")
+    if run["id"] == ss.get("ts_active") and ss.get("ts_running"):
+        return "training"
+    return "paused" if run["trainer"].step else "ready"
+
+
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return "ETA -"
@@ -300,7 +312,7 @@ def live_panel():
         run["probs"] = None  # the model changed: predictions are computed again when asked for
     h = trainer.history
     epoch_now = min(trainer.epoch + 1, trainer.cfg.epochs)
-    state = {"running": "training", "paused": "paused", "ready": "ready"}.get(h.status, h.status.replace("_", " "))
+    state = _state(run)
     st.progress(trainer.progress, text=f"{_label(run)} · {state} · epoch {epoch_now}/{trainer.cfg.epochs} · step "
                 f"{trainer.step:,}/{trainer.total_steps:,} · {trainer.samples_per_s():,.0f} samples/s · "
                 f"{_eta(trainer.eta_seconds())}")
@@ -348,7 +360,7 @@ if runs:
         t, m = r["train_cfg"], r["model_cfg"]
         h = r["trainer"].history if r["trainer"] else None
         last = h.epochs[-1] if h and h.epochs else None
-        rows.append({"run": _label(r), "status": h.status if h else "uploaded", "epochs done": len(h.epochs) if h else 0,
+        rows.append({"run": _label(r), "status": _state(r), "epochs done": len(h.epochs) if h else 0,
                      "test acc": last.test_acc if last and last.test_acc is not None else r.get("test_acc"),
                      "val acc": last.val_acc if last else None,
                      "time s": round(r["trainer"].train_seconds, 1) if r["trainer"] else None,
@@ -377,8 +389,17 @@ if runs:
 # --- results of one run ------------------------------------------------------------------------------------
 
 
+def _figure(run: dict, key: tuple, build):
+    """Figures of a trained run are built once per run and view (galleries take ~0.1 s each to build)."""
+    figs = run.setdefault("figs", {})
+    if key not in figs:
+        figs[key] = build()
+    return figs[key]
+
+
 def _probs(run: dict):
     if run["probs"] is None:
+        run["figs"] = {}
         t = run["train_cfg"]
         run["probs"] = T.predict(run["model"], run["data"].x_test, run["data"], tta=bool(t and t.tta),
                                  precision=t.precision if t else "fp32", channels_last=bool(t and t.channels_last))
@@ -402,23 +423,27 @@ if viewable:
     r2.metric("Test errors", f"{int((pred != ds.y_test).sum()):,} of {len(ds.y_test):,}")
     r3.metric("Parameters", f"{M.count_parameters(run['model']):,}")
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(F.confusion(cm, ds.classes), key="ts_cm_fig")
-    c2.plotly_chart(F.per_class(T.per_class_accuracy(cm), ds.classes), key="ts_per_class_fig")
+    c1.plotly_chart(_figure(run, ("cm",), lambda: F.confusion(cm, ds.classes)), key="ts_cm_fig")
+    c2.plotly_chart(_figure(run, ("per_class",), lambda: F.per_class(T.per_class_accuracy(cm), ds.classes)),
+                    key="ts_per_class_fig")
 
     st.markdown("**Test predictions** (green: right, red: wrong; the three most likely classes)")
     g1, _ = st.columns([1, 4])
     gseed = g1.number_input("Sample", 0, 10_000, 0, step=1, key="ts_gallery_seed", help="Another sample of test images.")
     pick = torch.randperm(len(ds.y_test), generator=torch.Generator().manual_seed(int(gseed)))[:16]
-    st.plotly_chart(F.gallery(ds.x_test[pick], ds.y_test[pick], probs[pick], ds.classes), key="ts_gallery_fig")
+    st.plotly_chart(_figure(run, ("gallery", int(gseed)),
+                            lambda: F.gallery(ds.x_test[pick], ds.y_test[pick], probs[pick], ds.classes)),
+                    key="ts_gallery_fig")
     mistakes = T.confident_mistakes(probs, ds.y_test, 16)
     st.markdown("**The most confident mistakes**: wrong, and sure of it. Some are mislabelled, many are hard.")
     if len(mistakes):
-        st.plotly_chart(F.gallery(ds.x_test[mistakes], ds.y_test[mistakes], probs[mistakes], ds.classes),
+        st.plotly_chart(_figure(run, ("mistakes",), lambda: F.gallery(ds.x_test[mistakes], ds.y_test[mistakes],
+                                                                      probs[mistakes], ds.classes)),
                         key="ts_mistakes_fig")
     else:
         st.caption("No mistakes on the test set.")
-    weights = M.first_layer_filters(run["model"], ds.image_shape)
-    st.plotly_chart(F.filters(weights), key="ts_filters_fig")
+    st.plotly_chart(_figure(run, ("filters",), lambda: F.filters(M.first_layer_filters(run["model"], ds.image_shape))),
+                    key="ts_filters_fig")
     st.caption("The first layer's weights drawn as images: edge and colour detectors in a CNN, digit-like "
                "templates in an MLP. With a 'bad' initialisation they stay noise.")
 

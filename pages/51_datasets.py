@@ -111,7 +111,8 @@ y = data.y_train if ss["dsb_split"] == "train" else data.y_test
 m = st.columns(4)
 m[0].metric("Training images", f"{len(data.y_train):,}")
 m[1].metric("Test images", f"{len(data.y_test):,}")
-m[2].metric("Tensor shape", f"({len(x):,}, {', '.join(map(str, x.shape[1:]))})", help=f"dtype {x.dtype}")
+m[2].metric("Image shape", " x ".join(map(str, x.shape[1:])),
+            help=f"The {ss['dsb_split']} tensor: ({len(x):,}, {', '.join(map(str, x.shape[1:]))}), dtype {x.dtype}")
 m[3].metric("Memory", f"{(data.x_train.numel() + data.x_test.numel()) / 2**20:.0f} MB", help="uint8: one byte per pixel")
 st.caption(f"Source: {data.source}. Channel mean {', '.join(f'{v:.4f}' for v in data.mean)}, std "
            f"{', '.join(f'{v:.4f}' for v in data.std)} (of the training images, in [0, 1]): the values "

@@ -160,8 +160,8 @@ def gallery(images, labels, probs, classes: tuple[str, ...], *, cols: int = 8, t
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_annotations(font=dict(size=11), yanchor="bottom")
-    fig = style(fig, height=rows * (tile + 70) + 30, title=title or None)
-    fig.update_layout(margin=dict(l=5, r=5, t=40 + (25 if title else 0), b=5))
+    fig = style(fig, height=rows * (tile + 75) + 75, title=title or None)
+    fig.update_layout(margin=dict(l=5, r=5, t=75 + (25 if title else 0), b=5))  # room for the first row's labels
     return fig
 
 
