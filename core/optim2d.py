@@ -342,13 +342,14 @@ def _cut(config: RunConfig, points: np.ndarray, losses: np.ndarray, lrs: np.ndar
         return Trajectory(config, points, losses, lrs=lrs)
     bad = int(np.argmin(good))  # >= 1: the start was checked
     if not finite[bad]:
-        reason = "the update overflowed: the point became inf or NaN"
+        reason = "the update overflowed: the point became inf or NaN (a smaller learning rate helps)"
     elif not inside[bad]:
-        reason = f"the point left the landscape (|x| or |y| passed {bound:g}): the steps grow instead of shrink"
+        reason = (f"the point left the landscape (|x| or |y| passed {bound:g}): either the steps grow instead of "
+                  "shrink (the learning rate is too large) or f keeps falling in that direction")
     elif np.isnan(losses[bad]):
         reason = "f is not defined at the new point (NaN, e.g. log or sqrt of a negative number)"
     else:
-        reason = "the loss overflowed to infinity"
+        reason = "the loss overflowed to infinity (a smaller learning rate helps)"
     return Trajectory(config, points[:bad], losses[:bad], bad, reason, lrs[:bad])
 
 

@@ -162,7 +162,7 @@ with charts:
     for t in trajectories:
         if t.diverged_at is not None:
             st.warning(f"**{t.config.optimizer}** ({t.config.describe()}) diverged at step {t.diverged_at}: "
-                       f"{t.reason}. Its path stops at the last finite point (✕). Try a smaller learning rate.",
+                       f"{t.reason}. Its path stops at the last finite point (✕).",
                        icon=":material/warning:")
 
     # Only the open tab is drawn (each figure costs time on every rerun).
