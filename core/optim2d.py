@@ -116,6 +116,16 @@ def custom_landscape(text: str, half_width: float = 5.0) -> Landscape:
     return Landscape(CUSTOM, text, box, box, (), (0.0, 0.0), known=False, lrs=CUSTOM_LRS)
 
 
+def grid_values(f: Callable, xlim: Sequence[float], ylim: Sequence[float], n: int) -> tuple[np.ndarray, ...]:
+    """f on an n x n grid for contour plots: xs (n,), ys (n,), z (n, n) with z[i, j] = f(xs[j], ys[i])."""
+    xs = torch.linspace(float(xlim[0]), float(xlim[1]), n, dtype=torch.float64)
+    ys = torch.linspace(float(ylim[0]), float(ylim[1]), n, dtype=torch.float64)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    with torch.no_grad():
+        z = torch.as_tensor(f(grid_x, grid_y), dtype=torch.float64).expand(n, n)
+    return xs.numpy(), ys.numpy(), z.numpy().copy()
+
+
 # ---------------------------------------------------------------- optimizers
 
 
@@ -493,6 +503,24 @@ def basin_categories(result: BasinMap, minima: Sequence[tuple[float, float]], to
     return np.where(result.diverged, DIVERGED, np.where(index >= 0, index, other))
 
 
+def endpoint_clusters(result: BasinMap, known: Sequence[tuple[float, float]], *, tol: float = 0.05,
+                      limit: int = 200) -> list[tuple[float, float]]:
+    """Where paths stopped (|∇f| < 1e-2) away from the known minima, grouped within `tol`, in (x, y) order.
+
+    These are the minima (or saddles) a map finds by itself, e.g. the local minima of Rastrigin. At most
+    `limit` groups, the most visited ones.
+    """
+    finals = result.finals.reshape(-1, 2)
+    stopped = (result.grad_norm.ravel() < STATIONARY_GRAD) & (nearest_minimum(finals, known) < 0)
+    if not stopped.any():
+        return []
+    points = finals[stopped]
+    _, inverse, counts = np.unique(np.round(points / tol).astype(np.int64), axis=0, return_inverse=True,
+                                   return_counts=True)
+    keep = np.sort(np.argsort(-counts, kind="stable")[:limit])
+    return [tuple(float(v) for v in points[inverse.ravel() == k].mean(0)) for k in keep]
+
+
 # ---------------------------------------------------------------- the code the pages show
 
 
@@ -585,32 +613,3 @@ def _fmt(value) -> str:
 def _short(v: float) -> str:
     text = f"{v:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
-
-
-
-def grid_values(f: Callable, xlim: Sequence[float], ylim: Sequence[float], n: int) -> tuple[np.ndarray, ...]:
-    """f on an n x n grid for contour plots: xs (n,), ys (n,), z (n, n) with z[i, j] = f(xs[j], ys[i])."""
-    xs = torch.linspace(float(xlim[0]), float(xlim[1]), n, dtype=torch.float64)
-    ys = torch.linspace(float(ylim[0]), float(ylim[1]), n, dtype=torch.float64)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    with torch.no_grad():
-        z = torch.as_tensor(f(grid_x, grid_y), dtype=torch.float64).expand(n, n)
-    return xs.numpy(), ys.numpy(), z.numpy().copy()
-
-
-def endpoint_clusters(result: BasinMap, known: Sequence[tuple[float, float]], *, tol: float = 0.05,
-                      limit: int = 200) -> list[tuple[float, float]]:
-    """Where paths stopped (|∇f| < 1e-2) away from the known minima, grouped within `tol`, in (x, y) order.
-
-    These are the minima (or saddles) a map finds by itself, e.g. the local minima of Rastrigin. At most
-    `limit` groups, the most visited ones.
-    """
-    finals = result.finals.reshape(-1, 2)
-    stopped = (result.grad_norm.ravel() < STATIONARY_GRAD) & (nearest_minimum(finals, known) < 0)
-    if not stopped.any():
-        return []
-    points = finals[stopped]
-    _, inverse, counts = np.unique(np.round(points / tol).astype(np.int64), axis=0, return_inverse=True,
-                                   return_counts=True)
-    keep = np.sort(np.argsort(-counts, kind="stable")[:limit])
-    return [tuple(float(v) for v in points[inverse.ravel() == k].mean(0)) for k in keep]
