@@ -182,3 +182,27 @@ def test_first_layer_filters():
     filters = models.first_layer_filters(mlp, (1, 28, 28))
     assert filters.shape == (200, 1, 28, 28)
     assert torch.equal(filters[5].flatten(), mlp.net[1].weight[5])  # unit 5's weights, as a 28x28 image
+
+
+@pytest.mark.parametrize("arch", models.SEQUENTIAL_ARCHS)
+def test_sequential_code_builds_the_same_network(arch):
+    """The copyable nn.Sequential code is the same network: same parameters, same outputs with the same weights."""
+    cfg = default_config(arch, 3, 32, batchnorm=True, dropout=0.2, widths=models.scaled_widths(arch, 0.5))
+    model = build_model(cfg).eval()
+    namespace = {"nn": nn}
+    exec(models.sequential_code(model), namespace)  # code this module wrote, not user input
+    seq = namespace["model"].eval()
+    assert [tuple(p.shape) for p in seq.parameters()] == [tuple(p.shape) for p in model.parameters()]
+    with torch.no_grad():
+        for p, q in zip(seq.parameters(), model.parameters(), strict=True):
+            p.copy_(q)
+        x = torch.randn(2, 3, 32, 32)
+        assert torch.allclose(seq(x), model(x), atol=1e-5)
+    assert models.sequential_code(build_model(default_config("resnet", 3, 32))) is None  # skip connections
+
+
+def test_scaled_widths():
+    assert models.scaled_widths("fastnet", 0.5) == (8, 16, 32, 64)
+    assert models.scaled_widths("fastnet", 2.0) == (32, 64, 128, 256)
+    assert models.scaled_widths("resnet", 1.0) == (16, 32, 64)
+    assert models.scaled_widths("mlp", 2.0) == ()
