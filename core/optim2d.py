@@ -414,7 +414,7 @@ def summary(trajectories: Sequence[Trajectory], landscape: Landscape) -> list[di
         elif not landscape.known:
             label, settle = "unknown", None
         else:
-            label, settle = ("none (a stationary point)" if g < STATIONARY_GRAD else "none"), None
+            label, settle = ("none (a stationary point)" if g < STATIONARY_GRAD else "none yet (still moving)"), None
         rows.append({
             "optimizer": t.config.optimizer,
             "settings": t.config.describe(),
