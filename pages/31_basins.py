@@ -108,7 +108,7 @@ with chart:
                  column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
     reached = sum(count.get(i, 0) for i in range(known))
     if known:
-        st.caption(f"{reached} of {categories.size} starts ({reached / categories.size:.0%}) end within "
+        st.caption(f"{reached} of {categories.size} starts ({reached / categories.size:.1%}) end within "
                    f"{optim2d.REACH_TOL:g} of a marked minimum after {steps} steps.")
     if count.get(optim2d.DIVERGED):
         st.warning(f"{count[optim2d.DIVERGED]} starts diverged (black): their steps grew until the point left the "
