@@ -10,7 +10,7 @@ also counts the time other processes hold the cores; the CPU time of the measuri
 close to what the wall time is on an idle machine. Cached page reruns are measured by bench_pages.py:
 
     .venv/bin/python benchmarks/bench_optim2d.py
-    .venv/bin/python benchmarks/bench_pages.py optimizer-lab basins
+    .venv/bin/python benchmarks/bench_pages.py optimizer_lab basins
 """
 
 import argparse
@@ -110,7 +110,7 @@ def main() -> None:
                                   500, bound=rastrigin.bound), "1000", repeats=max(3, args.repeats // 3))
     os.environ.setdefault("PYLAB_STRICT", "1")
     starts = [round(-4.9 + 0.37 * i, 2) for i in range(args.repeats)]
-    row("page rerun, optimizer-lab, new start each time", *page_reruns("pages/30_optimizer_lab.py", "ol_x0", starts),
+    row("page rerun, optimizer_lab, new start each time", *page_reruns("pages/30_optimizer_lab.py", "ol_x0", starts),
         "200")
     row("page rerun, basins, new steps each time (40 x 40)",
         *page_reruns("pages/31_basins.py", "bs_steps", [400 + 10 * i for i in range(5)]))

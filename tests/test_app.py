@@ -18,6 +18,14 @@ def test_url_paths_are_unique():
     assert len(urls) == len(set(urls))
 
 
+def test_url_paths_are_streamlits_own_names_for_the_files():
+    # On a fresh server Streamlit finds a linked lesson by this name until app.py has run once (ui/shell.py).
+    from streamlit.source_util import page_icon_and_name
+
+    for lesson in nav.lessons():
+        assert lesson.url == page_icon_and_name(ROOT / lesson.path)[1]
+
+
 def test_home_shows_torch_version_and_device(app):
     import torch
 

@@ -356,7 +356,7 @@ def test_clicking_the_map_moves_the_start(server):
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
             page.goto(server)  # the home page first: a fresh server's first run settles the navigation
             page.wait_for_selector(done, timeout=120_000)
-            page.goto(f"{server}/optimizer-lab")
+            page.goto(f"{server}/optimizer_lab")
             page.wait_for_selector(done, timeout=120_000)
             page.locator(".st-key-ol_contour .nsewdrag").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)  # plotly attaches its click handlers after drawing
