@@ -397,6 +397,7 @@ def _figure_json(fig) -> dict:
 def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
     """The app skips plotly's validation for speed; the JSON it sends must be what validation would give."""
     from ui import figures_functions as figures
+    from ui import plots
 
     c = fn.activation_curve("sigmoid")
     x, y = fn.make_line()
@@ -418,9 +419,9 @@ def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
                                                             fn.train_tiny((1.0, -0.5), 0.5, zero_grad=False)),
     ]
     for build in builders:
-        monkeypatch.setattr(figures, "VALIDATE", True)
+        monkeypatch.setattr(plots, "VALIDATE", True)
         validated = _figure_json(build())
-        monkeypatch.setattr(figures, "VALIDATE", False)
+        monkeypatch.setattr(plots, "VALIDATE", False)
         fast = _figure_json(build())
         assert fast == validated
         assert fast["layout"]["template"]["layout"]["plot_bgcolor"] == "white"

@@ -8,6 +8,7 @@ import pytest
 from core import optim2d
 from tests.conftest import open_page, plotly_specs
 from ui import figures_optim as figures
+from ui import plots
 
 LAB, BASINS = "pages/30_optimizer_lab.py", "pages/31_basins.py"
 
@@ -240,9 +241,9 @@ def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
         lambda: figures.basins(result, cats, land, found, grid),
     ]
     for build in builders:
-        monkeypatch.setattr(figures, "VALIDATE", True)
+        monkeypatch.setattr(plots, "VALIDATE", True)
         validated = json.loads(pio.to_json(build(), validate=False))
-        monkeypatch.setattr(figures, "VALIDATE", False)
+        monkeypatch.setattr(plots, "VALIDATE", False)
         fast = json.loads(pio.to_json(build(), validate=False))
         assert fast == validated
         assert fast["layout"]["template"]["layout"]["plot_bgcolor"] == "white"

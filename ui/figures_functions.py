@@ -1,25 +1,17 @@
 """Figures of the Functions & gradients section: curves with their autograd derivatives, losses, softmax,
 gradient descent, linear regression and the tiny backprop network.
 
-Speed: plotly validates every property it is given, and expanding the `plotly_white` template alone costs
-~10 ms of CPU per figure, a large part of a lesson's rerun budget. The app therefore builds these figures
-without validation and attaches the template as a ready-made dict. Under pytest (or with
-PYLAB_VALIDATE_FIGURES=1) they are built with full validation, which yields the same JSON and catches any
-invalid property.
+Figures are built by `ui.plots.figure` from plain dicts, without plotly's slow validation in the app.
 """
 
 import math
-import os
-import sys
-from functools import cache
 
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import COLORS, DIVERGING, style, tensor_heatmap
+from ui.plots import COLORS, DIVERGING, figure, style, tensor_heatmap
 
 GREY = "#7F7F7F"
-VALIDATE = "pytest" in sys.modules or os.environ.get("PYLAB_VALIDATE_FIGURES") == "1"
 _GAP = 0.08  # horizontal gap between the two panels of a pair, as a fraction of the width
 
 
@@ -32,15 +24,10 @@ def color_of(name: str, names) -> str:
     return COLORS[list(names).index(name) % len(COLORS)]
 
 
-@cache
-def _white_template() -> dict:
-    import plotly.io as pio
-
-    return pio.templates["plotly_white"].to_plotly_json()
 
 
 def _figure(data=(), **layout) -> go.Figure:
-    return go.Figure(data=list(data), layout=layout or None, _validate=VALIDATE)
+    return figure(data, layout)
 
 
 def _finish(fig: go.Figure, height: int, *, pair: bool = False) -> go.Figure:
@@ -48,8 +35,6 @@ def _finish(fig: go.Figure, height: int, *, pair: bool = False) -> go.Figure:
     style(fig, height=height)
     if pair:
         fig.update_layout(margin=dict(t=70), legend=dict(y=1.09))
-    if not VALIDATE:  # without validation plotly keeps the template's name; plotly.js needs the template itself
-        fig.layout.template = _white_template()
     return fig
 
 

@@ -1,8 +1,7 @@
 """Figure builders of the Networks section: convolution, filters, pooling, BatchNorm, dropout, architectures,
 overfitting. Each takes plain results from core/ and returns a plotly figure styled by ui.plots.
 
-Figures are written as plain dicts and wrapped without plotly's per-property validation (`_validate=False`):
-building a validated figure costs 10-50 ms, a dict-built one about 1 ms, which keeps lesson reruns fast.
+Figures are written as plain dicts and built by `ui.plots.figure` without plotly's slow validation.
 """
 
 from functools import cache
@@ -10,7 +9,7 @@ from functools import cache
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import COLORS, DIVERGING, SEQUENTIAL
+from ui.plots import COLORS, DIVERGING, SEQUENTIAL, figure
 
 GRAY = "Greys"
 OUTLINE = dict(color=COLORS[0], width=3)
@@ -43,25 +42,8 @@ def _colors(scale):
     return _scale(scale) if isinstance(scale, str) else scale
 
 
-@cache
-def _template() -> dict:
-    import plotly.io as pio
-
-    return pio.templates["plotly_white"].to_plotly_json()
 
 
-def _figure(data: list[dict], layout: dict | None = None, *, height: int, title: str | None = None,
-            frames: list[dict] | None = None) -> go.Figure:
-    """The figure with ui.plots.style's look (same template, margins, title and legend), set in the dict."""
-    look = dict(template=_template(), height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
-    if title:
-        look["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
-        look["legend"].update(x=1, xanchor="right")  # the title has the left side
-    spec = {"data": data, "layout": {**look, **(layout or {})}}
-    if frames:
-        spec["frames"] = frames
-    return go.Figure(spec, _validate=False)
 
 
 def _axis_name(kind: str, k: int) -> str:
@@ -147,7 +129,7 @@ def grid(values, *, title: str | None = None, colorscale: str = SEQUENTIAL, high
     layout["shapes"] = _outline(highlight or [])
     trace = _cells(arr, colorscale=DIVERGING if diverging else colorscale, zmid=0 if diverging else None,
                    hover=f"[{row_label} %{{y}}, {col_label} %{{x}}] = %{{z:.3f}}")
-    return _figure([trace], layout, height=height or _grid_height(*arr.shape, width=width), title=title)
+    return figure([trace], layout, height=height or _grid_height(*arr.shape, width=width), title=title)
 
 
 def conv_input(padded, size: int, padding: int, cells, *, title: str, width: int = 480) -> go.Figure:
@@ -169,7 +151,7 @@ def conv_input(padded, size: int, padding: int, cells, *, title: str, width: int
     layout["xaxis"]["title"] = dict(text="col", font=dict(size=11))
     layout["yaxis"]["title"] = dict(text="row", font=dict(size=11))
     trace = _cells(arr, hover="[row %{y}, col %{x}] = %{z:g}")
-    return _figure([trace], layout, height=_grid_height(n, n, width=width), title=title)
+    return figure([trace], layout, height=_grid_height(n, n, width=width), title=title)
 
 
 def dot_product(patch, weight, products, *, titles: tuple[str, str, str], height: int) -> go.Figure:
@@ -178,7 +160,7 @@ def dot_product(patch, weight, products, *, titles: tuple[str, str, str], height
     data = [_cells(_np(patch), axes=refs[0], hover="x = %{z:g}"),
             _cells(_np(weight), axes=refs[1], colorscale=DIVERGING, zmid=0, hover="w = %{z:g}"),
             _cells(_np(products), axes=refs[2], colorscale=DIVERGING, zmid=0, hover="x·w = %{z:g}")]
-    return _figure(data, layout, height=height)
+    return figure(data, layout, height=height)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,7 +178,7 @@ def image(img, *, title: str | None = None, height: int = 260) -> go.Figure:
     else:
         trace = dict(type="heatmap", z=arr[0], colorscale=_scale(GRAY), reversescale=True, showscale=False, zmin=0, zmax=1,
                      hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")
-    return _figure([trace], layout, height=height, title=title)
+    return figure([trace], layout, height=height, title=title)
 
 
 def maps(arr, titles: list[str], *, cols: int = 4, diverging: bool = True, panel_height: int = 190,
@@ -217,7 +199,7 @@ def maps(arr, titles: list[str], *, cols: int = 4, diverging: bool = True, panel
         if not text:
             trace.update(xgap=0, ygap=0)
         data.append(trace)
-    return _figure(data, layout, height=40 + rows * panel_height)
+    return figure(data, layout, height=40 + rows * panel_height)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -258,7 +240,7 @@ def running_stats(run, feature: int) -> go.Figure:
         _xy([0, len(steps)], [run.config.std ** 2] * 2, name="", color="#888", mode="lines", dash="dot",
             axes=refs[1], legend=False),
     ]
-    return _figure(data, layout, height=340)
+    return figure(data, layout, height=340)
 
 
 def train_vs_eval(run, feature: int) -> go.Figure:
@@ -271,7 +253,7 @@ def train_vs_eval(run, feature: int) -> go.Figure:
             for name, v, c in rows]
     layout = dict(showlegend=False, xaxis=dict(title="value", zeroline=True, zerolinecolor="#888"),
                   yaxis=dict(autorange="reversed"))
-    return _figure(data, layout, height=230)
+    return figure(data, layout, height=230)
 
 
 def activation_density(edges, counts, *, title: str) -> go.Figure:
@@ -284,7 +266,7 @@ def activation_density(edges, counts, *, title: str) -> go.Figure:
                  customdata=share * 100, colorscale=_scale(SEQUENTIAL), showscale=False,
                  hovertemplate="%{y}, value %{x:.2f}: %{customdata:.1f}% of units<extra></extra>")
     layout = dict(yaxis=dict(autorange="reversed"), xaxis=dict(title="activation value"))
-    return _figure([trace], layout, height=100 + 22 * len(counts), title=title)
+    return figure([trace], layout, height=100 + 22 * len(counts), title=title)
 
 
 def lines(x, series: dict, *, x_title: str, y_title: str, log_y: bool = False, height: int = 300,
@@ -292,7 +274,7 @@ def lines(x, series: dict, *, x_title: str, y_title: str, log_y: bool = False, h
     data = [_xy(x, values, name=name, color=COLORS[i % len(COLORS)], mode="lines+markers" if len(x) <= 30 else "lines",
                 dash=(dashes or {}).get(name)) for i, (name, values) in enumerate(series.items())]
     layout = dict(xaxis=dict(title=x_title), yaxis=dict(title=y_title, type="log" if log_y else "linear"))
-    return _figure(data, layout, height=height, title=title)
+    return figure(data, layout, height=height, title=title)
 
 
 def histogram_pair(edges, a, b, names: tuple[str, str], *, title: str | None = None) -> go.Figure:
@@ -305,7 +287,7 @@ def histogram_pair(edges, a, b, names: tuple[str, str], *, title: str | None = N
         data.append(dict(type="bar", x=centers, y=100 * counts / max(counts.sum(), 1), name=name, opacity=0.6,
                          marker=dict(color=color), width=float(edges[1] - edges[0])))
     layout = dict(barmode="overlay", xaxis=dict(title="activation value"), yaxis=dict(title="% of units"))
-    return _figure(data, layout, height=300, title=title)
+    return figure(data, layout, height=300, title=title)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -322,7 +304,7 @@ def dropout_grids(x, mask, out, *, p: float) -> go.Figure:
     data = [_cells(arr_x, colorscale=DIVERGING, bounds=(-bound, bound), axes=refs[0], text=text),
             _cells(arr_m, colorscale=[[0, "#FFFFFF"], [1, "#555555"]], bounds=(0, 1.6), axes=refs[1], text=text),
             _cells(arr_o, colorscale=DIVERGING, bounds=(-bound, bound), axes=refs[2], text=text)]
-    return _figure(data, layout, height=_grid_height(*arr_x.shape))
+    return figure(data, layout, height=_grid_height(*arr_x.shape))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -341,7 +323,7 @@ def architecture_bubbles(summaries: list, highlight: str) -> go.Figure:
                          hovertemplate=f"{s.name}<br>%{{y:.2f}} M parameters<br>%{{x:.3f}} G MACs<extra></extra>"))
     layout = dict(xaxis=dict(title="G multiply-accumulates per image (log)", type="log", dtick=1),
                   yaxis=dict(title="M parameters (log)", type="log", dtick=1))
-    return _figure(data, layout, height=360)
+    return figure(data, layout, height=360)
 
 
 _LABEL_AT = {"VGG-11": "top left", "VGG-16": "top right", "ResNet-18": "top left", "GoogLeNet": "bottom left",
@@ -358,7 +340,7 @@ def params_by_kind(rows) -> go.Figure:
                  marker=dict(color=COLORS[0]), text=[f"{totals[k]:,}" for k in kinds], textposition="auto",
                  hovertemplate="%{y}: %{text} parameters<extra></extra>")]
     layout = dict(yaxis=dict(autorange="reversed"), xaxis=dict(title="M parameters"))
-    return _figure(data, layout, height=90 + 34 * len(kinds))
+    return figure(data, layout, height=90 + 34 * len(kinds))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -375,7 +357,7 @@ def poly_fit(points, grid_x, curves: dict, truth, *, y_range=(-2.2, 2.2), height
              dict(_xy(points.x_val, points.y_val, name="validation points", color=COLORS[2], mode="markers"),
                   marker=dict(color=COLORS[2], size=7, symbol="diamond-open"))]
     layout = dict(xaxis=dict(title="x"), yaxis=dict(title="y", range=list(y_range)))
-    return _figure(data, layout, height=height)
+    return figure(data, layout, height=height)
 
 
 def error_curves(x, series: dict, *, x_title: str, marks: dict | None = None, log: bool = True,
@@ -398,7 +380,7 @@ def error_curves(x, series: dict, *, x_title: str, marks: dict | None = None, lo
     layout = dict(xaxis=dict(title=x_title), shapes=shapes, annotations=notes,
                   yaxis=dict(title="mean squared error" + (" (log)" if log else ""), type="log" if log else "linear",
                              **({"dtick": 1} if log else {})))
-    return _figure(data, layout, height=height)
+    return figure(data, layout, height=height)
 
 
 def coefficients(coefs: dict) -> go.Figure:
@@ -412,7 +394,7 @@ def coefficients(coefs: dict) -> go.Figure:
                          customdata=arr.tolist(), name=name, marker=dict(color=colors[i % 3]),
                          hovertemplate="%{x}: %{customdata:.4g}<extra>" + name + "</extra>"))
     layout = dict(barmode="group", yaxis=dict(title="|coefficient| (log)", type="log", dtick=1))
-    return _figure(data, layout, height=320)
+    return figure(data, layout, height=320)
 
 
 def coefficient_paths(decays, paths, chosen: float) -> go.Figure:
@@ -424,7 +406,7 @@ def coefficient_paths(decays, paths, chosen: float) -> go.Figure:
                   legend=dict(font=dict(size=10)),
                   shapes=[dict(type="line", xref="x", yref="paper", x0=chosen, x1=chosen, y0=0, y1=1,
                                line=dict(color="#555555", dash="dash"))])
-    return _figure(data, layout, height=340)
+    return figure(data, layout, height=340)
 
 
 def kfold_grid(folds_sorted, k: int) -> go.Figure:
@@ -436,7 +418,7 @@ def kfold_grid(folds_sorted, k: int) -> go.Figure:
                  text=text, texttemplate="%{text}" if len(f) <= 24 else "", y=[f"round {r + 1}" for r in range(k)],
                  hovertemplate="%{y}, point %{x}: %{text}<extra></extra>")
     layout = dict(yaxis=dict(autorange="reversed"), xaxis=dict(title="training point (sorted by x)"))
-    return _figure([trace], layout, height=90 + 32 * k)
+    return figure([trace], layout, height=90 + 32 * k)
 
 
 def fold_errors(errors: list[float]) -> go.Figure:
@@ -449,7 +431,7 @@ def fold_errors(errors: list[float]) -> go.Figure:
                                line=dict(color="#444444", dash="dash"))],
                   annotations=[dict(text=f"mean {mean:.4f}", xref="paper", x=1, y=mean, yref="y", xanchor="right",
                                     yanchor="bottom", showarrow=False, font=dict(size=11))])
-    return _figure(data, layout, height=300)
+    return figure(data, layout, height=300)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -470,7 +452,7 @@ def rgb_tiles(arr, titles: list[str], *, cols: int = 8, panel_height: int = 110)
         data.append(dict(type="image", z=(w.transpose(1, 2, 0) * 255).round().tolist(), xaxis=refs[k][0],
                          yaxis=refs[k][1], hoverinfo="skip"))
         layout[_axis_name("yaxis", k)].pop("autorange", None)
-    return _figure(data, layout, height=40 + rows * panel_height)
+    return figure(data, layout, height=40 + rows * panel_height)
 
 
 def probabilities(probs, classes, *, true_index: int | None, height: int = 300) -> go.Figure:
@@ -485,4 +467,4 @@ def probabilities(probs, classes, *, true_index: int | None, height: int = 300) 
                  hovertemplate="%{y}: %{x:.4f}<extra></extra>")]
     layout = dict(xaxis=dict(title="probability (softmax of the logits)", range=[0, 1.15]),
                   yaxis=dict(autorange="reversed", type="category"), showlegend=False)
-    return _figure(data, layout, height=height)
+    return figure(data, layout, height=height)

@@ -3,21 +3,15 @@ curves, basin maps.
 
 Every array that reaches plotly is finite (undefined regions of a formula become gaps, None), so no NaN is drawn.
 
-Speed: plotly validates every property it is given, and expanding the `plotly_white` template costs ~10 ms of CPU
-per figure. The app builds these figures from plain dicts without validation and attaches the template as a
-ready-made dict; under pytest (or with PYLAB_VALIDATE_FIGURES=1) they are validated, which yields the same JSON.
+Figures are built by `ui.plots.figure` from plain dicts, without plotly's slow validation in the app.
 """
 
 import math
-import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import torch
 
 from core.optim2d import (
@@ -31,7 +25,7 @@ from core.optim2d import (
     point_label,
 )
 from ui import links
-from ui.plots import COLORS, style
+from ui.plots import COLORS, figure, style
 
 LR_CHOICES = tuple(float(f"{m}e{k}") for k in range(-5, 1) for m in (1, 1.5, 2, 3, 5, 7)) + (10.0,)  # a log slider
 DEFAULT_FORMULA = "0.1*(x**2 + y**2) + sin(x)*cos(y)"
@@ -52,7 +46,6 @@ class LearningRate(links.Choice):
 
 
 VIRIDIS = [list(stop) for stop in go.Contour(colorscale="Viridis").colorscale]  # the name, as plotly expands it
-VALIDATE = "pytest" in sys.modules or os.environ.get("PYLAB_VALIDATE_FIGURES") == "1"
 MAX_DRAWN = 800  # points per path on the maps; longer paths are thinned evenly (the ends are kept)
 GRID_COLORS = {STATIONARY: "#9E9E9E", WANDERING: "#D9D9D9", DIVERGED: "#202020"}
 FOUND_COLORS = ["#8DD3C7", "#FFFFB3", "#BEBADA", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#FCCDE5", "#BC80BD",
@@ -107,23 +100,15 @@ class LogScale:
         return [float(self(v)) for v in values], [f"{v:.3g}" for v in values]
 
 
-@cache
-def _white_template() -> dict:
-    return pio.templates["plotly_white"].to_plotly_json()
 
 
-def _figure(data: list, **layout) -> go.Figure:
-    """A figure from plain dicts; without validation in the app (see the module docstring)."""
-    return go.Figure(data=data, layout=layout or None, _validate=VALIDATE)
+def _figure(data=(), **layout) -> go.Figure:
+    return figure(data, layout)
 
 
 def _finish(fig: go.Figure, height: int) -> go.Figure:
-    """The app's style (ui.plots.style); unvalidated figures get the template itself, which plotly.js needs."""
+    """The app's style (ui.plots.style)."""
     style(fig, height=height)
-    if not VALIDATE:
-        fig.layout.template = _white_template()
-        if fig.layout.to_plotly_json().get("title", {}) is None:
-            fig.layout.title = {}  # what validation makes of style's title=None
     return fig
 
 

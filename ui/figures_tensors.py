@@ -1,9 +1,7 @@
 """Figures of the Tensor lab: shape alignment, cells coloured by where they came from, memory layout, and a
 picker for 2-D slices of bigger tensors. Every builder takes plain values/tensors and returns a plotly figure.
 
-Speed: a page rerun must stay under 150 ms, and building a figure through plotly's validators with the
-`plotly_white` template costs 30-80 ms each here. So these builders write the figure as plain dicts (the same
-look as `ui.plots.style`: its template's layout, margins, legend and title) and wrap them without re-validation.
+Figures are written as plain dicts and built by `ui.plots.figure` without plotly's slow validation.
 """
 
 from functools import lru_cache
@@ -11,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import COLORS
+from ui.plots import COLORS, figure
 
 # Light colours, so black text stays readable; a cell's colour says which source it came from.
 PALETTE = ["#AEC7E8", "#FFBB78", "#98DF8A", "#FF9896", "#C5B0D5", "#C49C94", "#F7B6D2", "#DBDB8D", "#9EDAE5",
@@ -24,29 +22,8 @@ ROLE_COLORS = {"kept": "#E8E8E8", "stretched": "#FDD0A2", "inserted": "#9ECAE1",
                "result": "#C7E9C0", "missing": "#FFFFFF"}
 
 
-@lru_cache(maxsize=1)
-def _template() -> dict:
-    """The layout part of plotly_white (what ui.plots.style uses), as a plain dict, built once."""
-    import plotly.io as pio
-
-    return {"layout": pio.templates["plotly_white"].layout.to_plotly_json()}
 
 
-def _figure(data: list[dict], layout: dict, *, height: int, title: str | None = None) -> go.Figure:
-    """A figure from plain dicts with the app's look (see ui.plots.style); skips plotly's slow validation."""
-    base = dict(
-        template=_template(), height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-    )
-    if title:
-        base["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
-    for key, value in layout.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = {**base[key], **value}
-        else:
-            base[key] = value
-    return go.Figure(dict(data=data, layout=base), _validate=False)
 
 
 @lru_cache(maxsize=32)
@@ -141,7 +118,7 @@ def grid(values, *, title: str | None = None, highlight=None, text=None, row_lab
     layout = _grid_layout("" if one_d else row_label, "index" if one_d else col_label, bool(full_title))
     if highlight is not None:
         layout["shapes"] = _outlines(cut(as_2d(np.asarray(highlight, dtype=bool)))[0])
-    return _figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
+    return figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
 
 
 def _discrete(colors: list[str]) -> list:
@@ -169,7 +146,7 @@ def source_grid(owner, text, *, title: str | None = None, highlight=None, row_la
     layout = _grid_layout("" if one_d else row_label, "index" if one_d else col_label, bool(full_title))
     if highlight is not None:
         layout["shapes"] = _outlines(cut(as_2d(np.asarray(highlight, dtype=bool)))[0])
-    return _figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
+    return figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
 
 
 def alignment(dims, *, a_name: str = "A", b_name: str = "B") -> go.Figure:
@@ -208,7 +185,7 @@ def alignment(dims, *, a_name: str = "A", b_name: str = "B") -> go.Figure:
     layout = dict(yaxis=dict(autorange="reversed", showgrid=False, zeroline=False),
                   xaxis=dict(side="top", showgrid=False, zeroline=False), plot_bgcolor="white",
                   legend=dict(orientation="h", y=-0.08, yanchor="top", x=0), margin=dict(t=30, b=40))
-    return _figure(data, layout, height=230)
+    return figure(data, layout, height=230)
 
 
 def storage_strip(values, *, title: str = "Storage (memory, in order)") -> go.Figure:
@@ -220,7 +197,7 @@ def storage_strip(values, *, title: str = "Storage (memory, in order)") -> go.Fi
     layout = dict(yaxis=dict(visible=False),
                   xaxis=dict(title=dict(text="offset in storage"), tickmode="linear", dtick=1, showgrid=False,
                              zeroline=False))
-    return _figure(data, layout, height=130, title=title)
+    return figure(data, layout, height=130, title=title)
 
 
 def bars(series: dict[str, np.ndarray], *, title: str | None = None, height: int = 300, lines=None) -> go.Figure:
@@ -234,7 +211,7 @@ def bars(series: dict[str, np.ndarray], *, title: str | None = None, height: int
     layout = dict(barmode="group", shapes=shapes, annotations=notes,
                   xaxis=dict(title=dict(text="entry"), tickmode="linear", dtick=1),
                   legend=dict(y=-0.22, yanchor="top"), margin=dict(b=10))
-    return _figure(data, layout, height=height, title=title)
+    return figure(data, layout, height=height, title=title)
 
 
 def curve(x, ys: dict[str, np.ndarray], *, title: str | None = None, height: int = 320) -> go.Figure:
@@ -242,7 +219,7 @@ def curve(x, ys: dict[str, np.ndarray], *, title: str | None = None, height: int
     data = [dict(type="scatter", x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), mode="lines+markers",
                  name=name, line=dict(color=COLORS[i % len(COLORS)]), marker=dict(size=5))
             for i, (name, y) in enumerate(ys.items())]
-    return _figure(data, dict(xaxis=dict(title=dict(text="x"), zeroline=True)), height=height, title=title)
+    return figure(data, dict(xaxis=dict(title=dict(text="x"), zeroline=True)), height=height, title=title)
 
 
 def histogram(counts, edges, *, title: str | None = None, height: int = 260) -> go.Figure:
@@ -251,7 +228,7 @@ def histogram(counts, edges, *, title: str | None = None, height: int = 260) -> 
     data = [dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=np.asarray(counts, dtype=float),
                  width=np.diff(edges) * 0.95, marker=dict(color=COLORS[1]))]
     layout = dict(xaxis=dict(title=dict(text="value")), yaxis=dict(title=dict(text="count")))
-    return _figure(data, layout, height=height, title=title)
+    return figure(data, layout, height=height, title=title)
 
 
 def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str | None = None,
@@ -287,7 +264,7 @@ def small_multiples(rows: dict[str, list], *, titles: list[str], reference: str 
                 ref = as_2d(np.asarray(rows[reference][c]))
                 shapes += _outlines(ref != arr, xref=f"x{sx}", yref=f"y{sy}", width=2)
     layout.update(shapes=shapes, annotations=notes, margin=dict(t=36))
-    return _figure(data, layout, height=60 + height_per_row * nrows)
+    return figure(data, layout, height=60 + height_per_row * nrows)
 
 
 def slice_picker(shape, key: str, *, label: str = "Show the slice", leading: int | None = None) -> tuple:

@@ -1,4 +1,14 @@
-"""Plotly building blocks shared by every section: one look for all figures, and a tensor heatmap."""
+"""Plotly building blocks shared by every section: one look for all figures, and a tensor heatmap.
+
+Speed: plotly validates every property it is given, and expanding the `plotly_white` template by name costs
+10-80 ms of CPU per figure here, a large part of a lesson's rerun budget. So the app builds figures from plain
+dicts without validation (`figure`) and attaches the template as a ready-made dict. Under pytest (or with
+PYLAB_VALIDATE_FIGURES=1) figures are validated, which yields the same JSON and catches any invalid property.
+"""
+
+import os
+import sys
+from functools import cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -9,15 +19,51 @@ SEQUENTIAL = "Blues"
 DIVERGING = "RdBu_r"
 
 
+VALIDATE = "pytest" in sys.modules or os.environ.get("PYLAB_VALIDATE_FIGURES") == "1"
+
+
+@cache
+def template() -> dict:
+    """plotly_white as a plain dict, expanded once."""
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _look(height: int | None, title: str | None) -> dict:
+    look = dict(margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+    if height is not None:
+        look["height"] = height
+    if title:
+        look["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+        look["legend"].update(x=1, xanchor="right")  # the title has the left side
+    return look
+
+
+def figure(data=(), layout: dict | None = None, *, height: int | None = None, title: str | None = None,
+           frames: list[dict] | None = None) -> go.Figure:
+    """A figure from plain dicts with the app's look (template, margins, legend on top, title on the left).
+
+    `layout` is merged into the look one level deep, so `margin=dict(t=70)` keeps the other margins.
+    """
+    merged = _look(height, title)
+    for key, value in (layout or {}).items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    merged["template"] = template()
+    spec = {"data": list(data), "layout": merged}
+    if frames:
+        spec["frames"] = frames
+    return go.Figure(spec, _validate=VALIDATE)
+
+
 def style(fig: go.Figure, *, height: int = 360, title: str | None = None) -> go.Figure:
-    """The app's figure look: white template, tight margins, legend on top."""
-    fig.update_layout(
-        template="plotly_white",
-        height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-    )
+    """Give a figure built elsewhere the app's look (as `figure` does)."""
+    look = _look(height, title)
+    look.setdefault("title", {})
+    fig.update_layout(**look)
+    fig.layout.template = template()
     return fig
 
 
@@ -42,19 +88,21 @@ def tensor_heatmap(values, *, title: str | None = None, highlight=None, fmt: str
         labels = np.vectorize(lambda v: f"{v:{fmt}}" if np.isfinite(v) else str(v))(arr) if arr.size else arr
     else:
         labels = np.asarray(text, dtype=object).reshape(rows, cols)
-    fig = go.Figure(go.Heatmap(
-        z=arr, x=list(range(cols)), y=list(range(rows)), text=labels, texttemplate="%{text}",
-        colorscale=colorscale, showscale=False, xgap=2, ygap=2,
+    heatmap = dict(
+        type="heatmap", z=arr.tolist(), x=list(range(cols)), y=list(range(rows)), text=labels.tolist(),
+        texttemplate="%{text}", colorscale=colorscale, showscale=False, xgap=2, ygap=2,
         hovertemplate=f"[{row_label}=%{{y}}, {col_label}=%{{x}}] = %{{z:{fmt}}}<extra></extra>",
-    ))
+    )
+    shapes = []
     if highlight is not None:
         mask = np.asarray(highlight, dtype=bool).reshape(rows, cols)
-        for r, c in zip(*np.nonzero(mask), strict=True):
-            fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                          line=dict(color=COLORS[0], width=3))
-    fig.update_yaxes(autorange="reversed", title=row_label or None, tickmode="linear", dtick=1, showgrid=False,
-                     zeroline=False, scaleanchor="x", constrain="domain")
-    fig.update_xaxes(title=col_label, tickmode="linear", dtick=1, showgrid=False, zeroline=False, side="top",
-                     constrain="domain")
+        shapes = [dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                       line=dict(color=COLORS[0], width=3)) for r, c in zip(*np.nonzero(mask), strict=True)]
+    axis = dict(tickmode="linear", dtick=1, showgrid=False, zeroline=False, constrain="domain")
+    layout = dict(
+        shapes=shapes,
+        yaxis=dict(axis, autorange="reversed", title=dict(text=row_label or None), scaleanchor="x"),
+        xaxis=dict(axis, title=dict(text=col_label), side="top"),
+    )
     cell = 44 if cols <= 12 else max(14, 520 // cols)
-    return style(fig, height=height or min(560, 70 + rows * cell), title=title)
+    return figure([heatmap], layout, height=height or min(560, 70 + rows * cell), title=title)
