@@ -1,5 +1,4 @@
 import copy
-import threading
 
 import streamlit as st
 from torch import nn
@@ -10,6 +9,7 @@ from core import models as M
 from ui import figures_networks as FN
 from ui import links
 from ui.common import code_panel, fail, header
+from ui.session_models import quick_mnist_model, trained_runs
 
 QUICK = "quick"
 MAX_FILTERS = 32
@@ -26,13 +26,7 @@ header("Inside a trained network",
 ss = st.session_state
 
 
-@st.cache_resource(show_spinner=False)
-def _quick_slot() -> dict:
-    """The on-the-spot model, shared by every session once trained; read-only (eval mode) from then on."""
-    return {"lock": threading.Lock(), "model": None, "accuracy": None}
-
-
-runs = [r for r in ss.get("ts_runs", []) if r.get("model") is not None]
+runs = trained_runs()
 by_id = {r["id"]: r for r in runs}
 options = [r["id"] for r in runs] + [QUICK]
 if ss.get("in_model") not in options:
@@ -55,19 +49,9 @@ if ss.in_model == QUICK:
     except D.DataUnavailable as exc:
         links.publish(PARAMS)
         fail(str(exc))
-    slot = _quick_slot()
-    if slot["model"] is None:
-        with slot["lock"]:  # one session trains; the others wait for it and reuse the result
-            if slot["model"] is None:
-                with st.status("Training a small CNN on MNIST (no model from the Training studio in this session) "
-                               "...", expanded=True) as status:
-                    bar = st.progress(0.0)
-                    model, accuracy = A.train_quick_cnn(
-                        data, progress=lambda f: bar.progress(f, text=f"{A.QUICK_STEPS_NOTE}: {f:.0%}"))
-                    slot["model"], slot["accuracy"] = model, accuracy
-                    status.update(label=f"Trained: {accuracy:.1%} test accuracy", state="complete", expanded=False)
-    model = copy.deepcopy(slot["model"])  # a private copy: inspection hooks must not reach other sessions
-    accuracy, model_cfg = slot["accuracy"], M.ModelConfig("cnnnet", in_channels=1, image_size=28)
+    shared, accuracy = quick_mnist_model(data)
+    model = copy.deepcopy(shared)  # a private copy: inspection hooks must not reach other sessions
+    model_cfg = M.ModelConfig("cnnnet", in_channels=1, image_size=28)
     about = f"`cnnnet` ({M.count_parameters(model):,} parameters), {A.QUICK_STEPS_NOTE}."
 else:
     run = by_id[ss.in_model]
