@@ -7,8 +7,6 @@ centred in a 28x28 image by their centre of mass. A drawing gets the same treatm
 import torch
 import torch.nn.functional as F
 
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-
 
 def to_gray(rgba: torch.Tensor) -> torch.Tensor:
     """A canvas image (H, W, 4) uint8, white ink on a dark or transparent background -> ink intensity (H, W) in [0, 1].
@@ -52,6 +50,9 @@ def mnist_style(ink: torch.Tensor, *, box: int = 20, size: int = 28) -> torch.Te
     return torch.roll(out, shifts=(dy, dx), dims=(0, 1))
 
 
-def normalize(img28: torch.Tensor) -> torch.Tensor:
-    """(28, 28) in [0, 1] -> (1, 1, 28, 28) normalised with MNIST's mean and std, ready for a model."""
-    return ((img28 - MNIST_MEAN) / MNIST_STD)[None, None]
+def prepare(rgba: torch.Tensor) -> torch.Tensor | None:
+    """A canvas image (H, W, 4) uint8 -> a (1, 1, 28, 28) uint8 batch like MNIST's test images, or None if empty."""
+    img = mnist_style(to_gray(rgba))
+    if img is None:
+        return None
+    return (img * 255).round().to(torch.uint8)[None, None]

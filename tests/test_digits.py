@@ -31,7 +31,30 @@ def test_empty_canvas_is_not_a_digit():
     assert digits.mnist_style(torch.zeros(280, 280)) is None
 
 
-def test_normalize_matches_mnist_statistics():
-    x = digits.normalize(torch.zeros(28, 28))
-    assert x.shape == (1, 1, 28, 28)
-    assert torch.allclose(x, torch.full_like(x, -0.1307 / 0.3081))
+def test_prepare_gives_an_mnist_like_uint8_batch():
+    x = digits.prepare(_canvas_with_bar())
+    assert x.shape == (1, 1, 28, 28) and x.dtype == torch.uint8
+    assert int(x.max()) == 255 and int(x[0, 0, 0, 0]) == 0
+
+
+def test_upscaled_mnist_digits_survive_the_round_trip_and_are_recognised():
+    """Real MNIST test digits drawn 10x larger on a canvas, prepared again, are still classified correctly."""
+    import torch.nn.functional as F
+
+    from core import architectures, data, training
+
+    mnist = data.load_shared("mnist")
+    model, _ = architectures.train_quick_cnn(mnist)
+    picks = torch.arange(0, 10_000, 50)  # 200 test digits
+    correct_direct = correct_drawn = 0
+    for i in picks.tolist():
+        big = F.interpolate(mnist.x_test[i:i + 1].float(), scale_factor=10, mode="bilinear")[0, 0]  # (280, 280)
+        rgba = torch.zeros(280, 280, 4, dtype=torch.uint8)
+        rgba[..., :3] = big.clamp(0, 255).round().to(torch.uint8)[..., None]
+        rgba[..., 3] = 255  # an opaque black canvas with white ink, as the page's canvas sends it
+        label = int(mnist.y_test[i])
+        drawn = digits.prepare(rgba)
+        correct_drawn += int(training.predict(model, drawn, mnist).argmax()) == label
+        correct_direct += int(training.predict(model, mnist.x_test[i:i + 1], mnist).argmax()) == label
+    assert correct_direct / len(picks) > 0.9
+    assert correct_drawn / len(picks) > 0.9  # the preprocessing keeps digits MNIST-like
