@@ -5,7 +5,7 @@ Run with `make run` (or `streamlit run app.py` inside the project's venv).
 
 import streamlit as st
 
-from ui import nav
+from ui import links, nav
 from ui.common import run_page
 
 st.set_page_config(page_title="PyTorch Lab", page_icon=":material/local_fire_department:", layout="wide")
@@ -22,4 +22,11 @@ for section, group in nav.SECTIONS.items():
     if present:
         pages[section] = present
 
-run_page(st.navigation(pages))
+page = st.navigation(pages)
+if page.url_path == "":  # home
+    run_page(page)
+else:
+    share = st.container(horizontal=True, horizontal_alignment="right")  # above the lesson, filled after it ran
+    run_page(page)
+    with share:
+        links.share_button()

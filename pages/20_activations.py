@@ -84,4 +84,3 @@ with st.expander("Formulas of the compared activations", icon=":material/functio
         st.latex(fn.ACTIVATIONS[name].latex)
 
 code_panel(fn.activation_code(shown, lo, hi, 401, slope=slope, beta=beta))
-links.share_button(PARAMS)

@@ -131,4 +131,3 @@ st.dataframe(pd.DataFrame({"class": range(len(logits)), "logit z": check.logits.
                            "p − onehot(y)": check.p_minus_onehot.tolist()}),
              hide_index=True, key="loss_ce_table")
 code_panel(fn.cross_entropy_code(logits, int(target_class)))
-links.share_button(PARAMS)

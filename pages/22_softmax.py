@@ -94,4 +94,3 @@ st.dataframe(pd.DataFrame({"class i": range(len(logits)), "z + c": stab.logits.t
                            "torch.softmax": [f"{v:.6f}" for v in stab.builtin.tolist()]}),
              hide_index=True, key="sm_stab_table")
 code_panel(fn.stability_code(logits, shift))
-links.share_button(PARAMS)

@@ -118,4 +118,3 @@ def _stepper() -> None:
 
 _stepper()
 code_panel(fn.gradient_descent_code(name, x0, lr, steps))
-links.share_button(PARAMS)

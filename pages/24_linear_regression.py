@@ -121,4 +121,3 @@ with left:
     code_panel(code_hand, title="By hand: the gradient derived on paper")
 with right:
     code_panel(code_auto, title="Autograd + torch.optim")
-links.share_button(PARAMS)

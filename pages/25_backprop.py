@@ -148,4 +148,3 @@ st.caption("Forgetting zero_grad makes every step use the sum of all past gradie
            "oscillates instead of settling.")
 code_panel(fn.zero_grad_code(x, y, seed, act, lr, steps, zero_grad=False),
            title="PyTorch code that ran (the forgotten zero_grad)")
-links.share_button(PARAMS)

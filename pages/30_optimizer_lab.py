@@ -140,7 +140,6 @@ with controls:
                                 float(st.session_state["ol_sched_gamma"]))
     st.button("Suggested start and learning rates", on_click=suggest, key="ol_suggest",
               icon=":material/auto_fix_high:")
-    links.share_button(PARAMS)
 
 start = (float(st.session_state["ol_x0"]), float(st.session_state["ol_y0"]))
 steps = int(st.session_state["ol_steps"])

@@ -83,7 +83,6 @@ with controls:
     if "momentum" in kind.settings:
         st.slider("Momentum", 0.0, 0.99, step=0.01, key="bs_mom")
     st.slider("Steps", 10, 3000, step=10, key="bs_steps")
-    links.share_button(PARAMS)
 
 n, steps = int(st.session_state["bs_n"]), int(st.session_state["bs_steps"])
 config = optim2d.RunConfig(kind.name, lr=float(st.session_state["bs_lr"]),

@@ -40,3 +40,4 @@ def test_home_shows_torch_version_and_device(app):
 def test_page_renders(app, lesson):
     at = open_page(app, lesson.path)
     assert at.title, f"{lesson.path} has no title"
+

@@ -1,5 +1,7 @@
 """Shareable links: a lesson's widget values round-trip through the URL's query parameters.
 
+A "Share link" button on every lesson (drawn by app.py) shows the link.
+
 Usage on a page (widgets get their value from session state, so pass no `value=`/`index=` to them):
 
     PARAMS = {"bc_a": links.Text("4,32,14,14"), "bc_seed": links.Int(0, 0, 10_000)}
@@ -170,16 +172,12 @@ def publish(params: dict[str, Param]) -> None:
             st.query_params[key] = value
 
 
-def share_button(params: dict[str, Param]) -> None:
-    """A popover with this lesson's link (with the current settings) in a copyable code box."""
+def share_button() -> None:
+    """A popover with a link to this lesson as it is now (its query parameters), in a copyable code box."""
+    from urllib.parse import urlencode
+
     base = st.context.url or ""
-    query = "&".join(f"{k}={_quote(v)}" for k, v in st.query_params.items() if k in params)
+    query = urlencode(dict(st.query_params.items()), safe=",.-_")
     with st.popover("Share link", icon=":material/link:"):
-        st.caption("This link opens the lesson with the settings you see now.")
-        st.code(f"{base}?{query}" if query else base, language=None)
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe=",.-_")
+        st.caption("This link opens the lesson with the settings you see now. Copy it with the button on the right.")
+        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
