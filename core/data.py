@@ -758,4 +758,14 @@ def load_shared(name: str, cifar_path: str = "") -> ImageData:
     """
     if name == "cifar10":
         return load_cifar10(cifar_path or None)
+    if name == "mnist":
+        try:
+            return load_mnist()
+        except DataUnavailable:
+            return load_mnist("torchvision")  # a copy fetched earlier with `download("mnist")`, if any
     return load(name)
+
+
+def download(name: str) -> None:
+    """Fetch MNIST or Fashion-MNIST with torchvision into the cache dir (needs internet; says so when offline)."""
+    _torchvision_arrays({"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[name], None, True)

@@ -154,6 +154,11 @@ def _summary(cfg: M.ModelConfig) -> tuple[int, pd.DataFrame, str | None]:
     return M.count_parameters(model), table, M.sequential_code(model)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _lr_curve(cfg: T.TrainConfig, steps_per_epoch: int) -> list[float]:
+    return T.lr_curve(cfg, steps_per_epoch)
+
+
 # --- the dataset and the configs ---------------------------------------------------------------------------
 name = ss["ts_dataset"]
 data, data_problem = None, None
@@ -179,6 +184,15 @@ if data_problem:
         bar = st.progress(0.0, text="Connecting ...")
         try:
             D.download_cifar10(progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
+            st.rerun()
+        except D.DataUnavailable as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+    if name in ("mnist", "fashion-mnist") and st.button("Download with torchvision (needs internet)",
+                                                         key="ts_download_tv"):
+        try:
+            with st.spinner("Downloading ..."):
+                D.download(name)
+            D.load_shared.cache_clear()
             st.rerun()
         except D.DataUnavailable as exc:
             st.error(str(exc), icon=":material/cloud_off:")
@@ -216,6 +230,9 @@ if model_cfg is not None:
 
 
 # --- runs: start / pause / resume / stop -------------------------------------------------------------------
+# Every run is a dict in ss["ts_runs"] (other lessons read it through ui.session_models.trained_runs):
+# id, dataset (name), data (ImageData), model_cfg, train_cfg (None when uploaded), trainer (None when uploaded),
+# model, probs (cached test predictions), test_acc (once finished or uploaded), started (time.time()).
 runs: list[dict] = ss.setdefault("ts_runs", [])
 ss.setdefault("ts_next_id", 1)
 
@@ -242,6 +259,8 @@ def _stop():
     if run is not None:
         run["trainer"].stop()
         run["trainer"].release()
+        run["test_acc"] = next((e.test_acc for e in reversed(run["trainer"].history.epochs)
+                                if e.test_acc is not None), None)
     ss["ts_running"] = False
 
 
@@ -259,7 +278,8 @@ if ss.pop("ts_start_requested", False) and model_cfg is not None and train_cfg i
     model = M.build_model(model_cfg, seed=train_cfg.seed)
     trainer = T.Trainer(model, data, train_cfg)
     run = {"id": ss["ts_next_id"], "dataset": DATASETS[name].split(" (")[0], "data": data, "model_cfg": model_cfg,
-           "train_cfg": train_cfg, "trainer": trainer, "model": trainer.model, "probs": None, "started": time.time()}
+           "train_cfg": train_cfg, "trainer": trainer, "model": trainer.model, "probs": None, "test_acc": None,
+           "started": time.time()}
     ss["ts_next_id"] += 1
     runs.append(run)
     if len(runs) > MAX_RUNS:
@@ -340,11 +360,13 @@ def live_panel():
                        "With the 'bad' initialisation the norms start huge (ReLU) or tiny in the first layers "
                        "(sigmoid): exploding and vanishing gradients.")
     with tab_lr:
-        st.plotly_chart(F.lr_schedule(T.lr_curve(trainer.cfg, trainer.steps_per_epoch), trainer.steps_per_epoch,
+        st.plotly_chart(F.lr_schedule(_lr_curve(trainer.cfg, trainer.steps_per_epoch), trainer.steps_per_epoch,
                                       done_steps=trainer.step), key="ts_lr_fig")
     if trainer.done and ss.get("ts_running"):
         ss["ts_running"] = False
         trainer.release()
+        last_test = next((e.test_acc for e in reversed(h.epochs) if e.test_acc is not None), None)
+        run["test_acc"] = last_test
         st.rerun()  # the whole page: the results of the finished run appear below
 
 

@@ -306,3 +306,20 @@ def test_sources_report():
     status = {s.dataset: s for s in data.sources()}
     assert status["MNIST"].available and "embedded" in status["MNIST"].where
     assert set(status) == {"MNIST", "Fashion-MNIST", "CIFAR-10"}
+
+
+def test_without_the_embedded_copy_mnist_says_so_then_uses_a_torchvision_copy(tmp_path, monkeypatch, mnist):
+    monkeypatch.setattr(data, "mnist_archive", lambda: None)
+    monkeypatch.setenv("PYLAB_CACHE_DIR", str(tmp_path))
+    data.load_shared.cache_clear()
+    try:
+        with pytest.raises(data.DataUnavailable, match="download"):
+            data.load_shared("mnist")
+        raw = tmp_path / "data" / "torchvision" / "MNIST" / "raw"  # where download("mnist") puts it
+        raw.mkdir(parents=True)
+        for key, stem in data._IDX_FILES.items():
+            arr = getattr(mnist, key)
+            (raw / stem).write_bytes(_idx_bytes((arr[:, 0] if arr.dim() == 4 else arr).to(torch.uint8)))
+        assert torch.equal(data.load_shared("mnist").x_test, mnist.x_test)
+    finally:
+        data.load_shared.cache_clear()

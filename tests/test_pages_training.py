@@ -71,16 +71,19 @@ def test_defaults_show_the_mlp_and_its_layer_table(app):
     assert not at.button(key="ts_start").disabled and at.button(key="ts_pause").disabled
 
 
-def test_preset_sets_every_knob(app):
+@pytest.mark.parametrize("name", list(T.presets()))
+def test_preset_sets_every_knob(app, name):
     at = open_page(app, STUDIO)
-    at.selectbox(key="ts_preset").set_value("cifar-80")
+    at.selectbox(key="ts_preset").set_value(name)
     at.run()
-    preset = T.presets()["cifar-80"]
-    assert at.session_state["ts_dataset"] == "cifar10" and at.session_state["ts_arch"] == preset.model.arch
+    assert not at.exception, [e.value for e in at.exception]  # every preset value is on the widgets' scales
+    preset = T.presets()[name]
+    assert at.session_state["ts_dataset"] == preset.dataset and at.session_state["ts_arch"] == preset.model.arch
     assert at.session_state["ts_lr"] == preset.train.lr and at.session_state["ts_epochs"] == preset.train.epochs
-    if D.find_cifar10() is not None:
+    assert at.session_state["ts_wd"] == preset.train.weight_decay
+    if preset.dataset != "cifar10" or D.find_cifar10() is not None:
         assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(preset.model)):,}"
-        assert metrics(at)["Input"] == "3 x 32 x 32"
+        assert "torch.optim." + {"sgd": "SGD", "adamw": "AdamW"}[preset.train.optimizer] in at.code[-1].value
 
 
 def test_settings_come_from_the_link():
