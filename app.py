@@ -3,6 +3,12 @@
 Run with `make run` (or `streamlit run app.py` inside the project's venv).
 """
 
+import os
+
+# torch's OpenMP threads wait for each other passively instead of spinning: on a shared CPU (Community Cloud,
+# a busy laptop) spinning made small convolutions 10-100x slower (BENCHMARKS.md, Networks). Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import streamlit as st
 
 from ui import links, nav
