@@ -159,6 +159,13 @@ def _lr_curve(cfg: T.TrainConfig, steps_per_epoch: int) -> list[float]:
     return T.lr_curve(cfg, steps_per_epoch)
 
 
+def _log_every(data: D.ImageData, state) -> int:
+    """About 150 points per training curve, whatever the run's length."""
+    n = int(state["ts_subset"]) or len(data.y_train)
+    steps = int(state["ts_epochs"]) * max(1, int(n * (1 - float(state["ts_val"]))) // int(state["ts_batch"]))
+    return max(1, steps // 150)
+
+
 # --- the dataset and the configs ---------------------------------------------------------------------------
 name = ss["ts_dataset"]
 data, data_problem = None, None
@@ -212,7 +219,7 @@ if data is not None:
             flip=bool(ss["ts_flip"]), val_fraction=float(ss["ts_val"]), early_stopping=int(ss["ts_patience"]),
             seed=int(ss["ts_seed"]), train_subset=int(ss["ts_subset"]), tta=bool(ss["ts_tta"]),
             precision="bf16" if ss["ts_fast"] else "fp32", channels_last=bool(ss["ts_fast"]),
-            log_every=10)
+            log_every=_log_every(data, ss))
     except ValueError as exc:
         config_problem = f"These settings cannot train: {exc}."
         st.error(config_problem, icon=":material/tune:")
