@@ -1,11 +1,12 @@
 """Fixtures for real-browser tests: the app served by streamlit on a free port, driven by Debian's chromium.
 
-Use in a test module (importing the fixtures lets pytest find them):
+tests/conftest.py registers this module as a plugin, so every test module shares one server and one chromium
+(two Playwright sync loops in one process cannot coexist). Use in a test module:
 
-    from tests.browser_support import browser, open_lesson, page, screenshot, streamlit_server  # noqa: F401
+    from tests.browser_support import open_lesson, screenshot
 
     @pytest.mark.browser
-    def test_something(streamlit_server, page):  # noqa: F811
+    def test_something(streamlit_server, page):
         open_lesson(page, streamlit_server, "topk")
         ...
         screenshot(page, "topk")

@@ -4,8 +4,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("PYLAB_STRICT", "1")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does, before torch is imported  # unexpected page errors fail tests instead of being explained
+os.environ.setdefault("PYLAB_STRICT", "1")  # unexpected page errors fail tests instead of being explained
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does, before torch is imported
+
+# One streamlit server and one chromium (one Playwright loop) for every browser test in the run.
+pytest_plugins = ["tests.browser_support"]
 
 
 @pytest.fixture

@@ -2,21 +2,18 @@
 
 import pytest
 
-from tests.browser_support import (  # noqa: F401  (importing the fixtures lets pytest find them)
-    browser,
+from tests.browser_support import (
     exceptions,
     metric_value,
     open_lesson,
-    page,
     screenshot,
-    streamlit_server,
     wait_for_change,
     wait_idle,
 )
 
 
 @pytest.mark.browser
-def test_topk_slider_moves_the_result(streamlit_server, page):  # noqa: F811
+def test_topk_slider_moves_the_result(streamlit_server, page):
     open_lesson(page, streamlit_server, "topk")
     shape = metric_value(page, "values shape")
     assert shape.inner_text() == "(4, 2)"

@@ -308,73 +308,25 @@ def test_basins_hostile_formula_is_an_error(app):
 # ------------------------------------------------------------------------------------------ in a real browser
 
 
-@pytest.fixture(scope="module")
-def server():
-    """The app served by streamlit on a free port; stopped after the module's tests."""
-    import shutil
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    from tests.conftest import ROOT
-
-    if not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.headless", "true", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 @pytest.mark.browser
-def test_clicking_the_map_moves_the_start(server):
-    import shutil
+def test_clicking_the_map_moves_the_start(streamlit_server, page):
+    from tests.browser_support import open_lesson, wait_idle
 
-    from playwright.sync_api import sync_playwright
-
-    done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1400})
-            page.goto(server)  # the home page first: a fresh server's first run settles the navigation
-            page.wait_for_selector(done, timeout=120_000)
-            page.goto(f"{server}/optimizer_lab")
-            page.wait_for_selector(done, timeout=120_000)
-            page.locator(".st-key-ol_contour .nsewdrag").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)  # plotly attaches its click handlers after drawing
-            box = page.locator(".st-key-ol_contour .nsewdrag").first.bounding_box()
-            # the plot shows x, y in [-5, 5]: 20% from the left and 80% from the top is (-3, -3)
-            page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
-            page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=\"stSliderThumbValue\"]')]"
-                ".slice(0, 2).map(e => e.innerText).join(',') === '-3.00,-3.00'", timeout=60_000)
-            page.wait_for_selector(done, timeout=120_000)
-            assert "ol_x0=-3&ol_y0=-3" in page.url  # the shareable link follows
-            end = page.wait_for_function(
-                """() => { const plot = document.querySelector('.st-key-ol_contour .js-plotly-plot');
-                           const sgd = plot && plot._fullData && plot._fullData.find(t => t.name === 'SGD');
-                           return sgd && sgd.x[0] === -3 && [sgd.x[sgd.x.length - 1], sgd.y[sgd.y.length - 1]]; }""",
-                timeout=60_000).json_value()
-            assert end == pytest.approx([-3.779310, -3.283186], abs=1e-3)  # SGD from the click ends in that basin
-        finally:
-            browser.close()
+    open_lesson(page, streamlit_server, "optimizer_lab")
+    page.locator(".st-key-ol_contour .nsewdrag").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # plotly attaches its click handlers after drawing
+    box = page.locator(".st-key-ol_contour .nsewdrag").first.bounding_box()
+    # the plot shows x, y in [-5, 5]: 20% from the left and 80% from the top is (-3, -3)
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
+    page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stSliderThumbValue\"]')]"
+        ".slice(0, 2).map(e => e.innerText).join(',') === '-3.00,-3.00'", timeout=60_000)
+    wait_idle(page)
+    assert "ol_x0=-3&ol_y0=-3" in page.url  # the shareable link follows
+    end = page.wait_for_function(
+        """() => { const plot = document.querySelector('.st-key-ol_contour .js-plotly-plot');
+                   const sgd = plot && plot._fullData && plot._fullData.find(t => t.name === 'SGD');
+                   return sgd && sgd.x[0] === -3 && [sgd.x[sgd.x.length - 1], sgd.y[sgd.y.length - 1]]; }""",
+        timeout=60_000).json_value()
+    assert end == pytest.approx([-3.779310, -3.283186], abs=1e-3)  # SGD from the click ends in that basin
