@@ -8,7 +8,7 @@ printed with every run because shared machines make timings noisy.
     .venv/bin/python benchmarks/bench_training.py cifar --runs 3           # target: >= 80% in <= 10 min
     .venv/bin/python benchmarks/bench_training.py rss --runs 3             # target: peak RSS <= 1.5 GB (MNIST)
 
-Options: --threads N (torch threads in the child; default: torch's own choice), --seed S (first seed; run i
+Options: --fp32 (float32 even where bfloat16 is fast), --threads N (torch threads in the child; default: torch's own choice), --seed S (first seed; run i
 uses S + i), --preset NAME (for `cifar`/`mnist-fast`: any preset of core.training.presets()).
 """
 
@@ -34,7 +34,7 @@ def _load() -> str:
 
 # --- child processes: one measured run each ------------------------------------------------------------------
 
-def child_preset(preset_name: str, seed: int) -> dict:
+def child_preset(preset_name: str, seed: int, precision: str = "") -> dict:
     """Load the data, train the preset to the end, evaluate on the test set; report times, accuracy, peak RSS."""
     import resource
 
@@ -50,14 +50,15 @@ def child_preset(preset_name: str, seed: int) -> dict:
     t1 = time.perf_counter()
     ds = data_mod.load(preset.dataset)
     t_data = time.perf_counter() - t1
-    cfg = TrainConfig(**{**preset.train.to_dict(), "seed": seed})
+    cfg = TrainConfig(**{**preset.train.to_dict(), "seed": seed, **({"precision": precision} if precision else {})})
     t2 = time.perf_counter()
     model = build_model(preset.model, seed=seed)
     trainer = Trainer(model, ds, cfg)
     trainer.run()
     t_train = time.perf_counter() - t2
     last = trainer.history.epochs[-1]
-    return {"preset": preset_name, "seed": seed, "test_acc": last.test_acc, "status": trainer.status,
+    return {"preset": preset_name, "seed": seed, "precision": cfg.precision, "test_acc": last.test_acc,
+            "status": trainer.status,
             "import_s": t_import, "data_s": t_data, "train_eval_s": t_train,
             "in_process_s": time.perf_counter() - T_START, "samples_per_s": trainer.samples_per_s(),
             "epochs": len(trainer.history.epochs), "threads": torch.get_num_threads(),
@@ -167,14 +168,15 @@ def _spawn(args: list[str], threads: int | None) -> tuple[dict, float]:
 
 
 def bench_preset(preset: str, runs: int, seed: int, threads: int | None, target_acc: float, target_s: float,
-                 target_rss_mb: float | None = None) -> None:
+                 target_rss_mb: float | None = None, precision: str = "") -> None:
     rows = []
-    print(f"{preset}: {runs} run(s), each in a fresh process; target >= {target_acc:.1%} within {target_s:.0f} s")
+    print(f"{preset}{' in ' + precision if precision else ''}: {runs} run(s), each in a fresh process; "
+          f"target >= {target_acc:.1%} within {target_s:.0f} s")
     print(f"{'run':>3} {'seed':>4} {'test acc':>9} {'wall s':>7} {'import':>7} {'data':>6} {'train+eval':>10} "
           f"{'samples/s':>9} {'peak RSS':>9}  load before -> after")
     for i in range(runs):
         before = _load()
-        r, wall = _spawn(["preset", preset, str(seed + i)], threads)
+        r, wall = _spawn(["preset", preset, str(seed + i), precision], threads)
         r["wall_s"] = wall
         rows.append(r)
         print(f"{i + 1:>3} {r['seed']:>4} {r['test_acc']:>9.2%} {wall:>7.1f} {r['import_s']:>7.1f} {r['data_s']:>6.1f} "
@@ -216,7 +218,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         kind = sys.argv[2]
         if kind == "preset":
-            result = child_preset(sys.argv[3], int(sys.argv[4]))
+            result = child_preset(sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else "")
         else:
             result = child_throughput(int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         print(json.dumps(result))
@@ -228,16 +230,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--steps", type=int, default=40, help="throughput: steps per loop and round")
     parser.add_argument("--preset", default=None)
+    parser.add_argument("--fp32", action="store_true", help="train in float32 even where bf16 is fast (as on CPUs "
+                        "without AVX-512 BF16)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {_load()}")
+    precision = "fp32" if args.fp32 else ""
     if args.what == "throughput":
         bench_throughput(args.runs, args.seed, args.threads, args.steps)
     elif args.what in ("mnist-fast", "rss"):
-        bench_preset(args.preset or "mnist-fast", args.runs, args.seed, args.threads, 0.99, 45, 1536)
+        bench_preset(args.preset or "mnist-fast", args.runs, args.seed, args.threads, 0.99, 45, 1536, precision)
     elif args.what == "cifar-default":
-        bench_preset(args.preset or "cifar-default", args.runs, args.seed, args.threads, 0.70, 180)
+        bench_preset(args.preset or "cifar-default", args.runs, args.seed, args.threads, 0.70, 180, None, precision)
     else:
-        bench_preset(args.preset or "cifar-80", args.runs, args.seed, args.threads, 0.80, 600)
+        bench_preset(args.preset or "cifar-80", args.runs, args.seed, args.threads, 0.80, 600, None, precision)
 
 
 if __name__ == "__main__":
