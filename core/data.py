@@ -408,22 +408,33 @@ class Found:
     layout: str  # "imagefolder" (train/<class>/*.jpg, test/<class>/*.jpg) or "batches" (cifar-10-batches-py)
 
 
+def _user_path(path: str | Path) -> Path:
+    """A typed path with `~` expanded; "~nosuchuser" stays as typed instead of raising."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def cifar10_candidates(path: str | Path | None = None) -> list[Path]:
     """Where CIFAR-10 is looked for: the given path only; else $PYLAB_CIFAR10_DIR, the shared copy, the cache."""
     if path:
-        return [Path(path).expanduser()]
-    out = [Path(os.environ["PYLAB_CIFAR10_DIR"]).expanduser()] if os.environ.get("PYLAB_CIFAR10_DIR") else []
+        return [_user_path(path)]
+    out = [_user_path(os.environ["PYLAB_CIFAR10_DIR"])] if os.environ.get("PYLAB_CIFAR10_DIR") else []
     return out + [SHARED_CIFAR10, cache_dir() / "cifar10"]
 
 
 def find_cifar10(path: str | Path | None = None) -> Found | None:
     """The first readable CIFAR-10 among `cifar10_candidates(path)`, or None."""
     for base in cifar10_candidates(path):
-        for folder in (base, base / "cifar-10-batches-py"):
-            if (folder / "data_batch_1").is_file() and (folder / "test_batch").is_file():
-                return Found(folder, "batches")
-        if (base / "train").is_dir() and (base / "test").is_dir():
-            return Found(base, "imagefolder")
+        try:
+            for folder in (base, base / "cifar-10-batches-py"):
+                if (folder / "data_batch_1").is_file() and (folder / "test_batch").is_file():
+                    return Found(folder, "batches")
+            if (base / "train").is_dir() and (base / "test").is_dir():
+                return Found(base, "imagefolder")
+        except OSError:  # a name too long, a folder we may not read: not CIFAR-10
+            continue
     return None
 
 
@@ -619,13 +630,16 @@ def load_image_folder(path: str | Path, *, size: int = 32, channels: int = 3, te
     With `path/train/<class>` and `path/test/<class>` those splits are used; otherwise a seeded random
     `test_fraction` of every class becomes the test set.
     """
-    root = Path(path).expanduser()
-    if not root.is_dir():
-        raise DataError(f"No folder at {root}.")
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        train_files, test_files = _list_images(root / "train"), _list_images(root / "test")
-    else:
-        train_files, test_files = _list_images(root), {}
+    root = _user_path(path)
+    try:
+        if not root.is_dir():
+            raise DataError(f"No folder at {root}.")
+        if (root / "train").is_dir() and (root / "test").is_dir():
+            train_files, test_files = _list_images(root / "train"), _list_images(root / "test")
+        else:
+            train_files, test_files = _list_images(root), {}
+    except OSError as exc:  # a name too long, a folder we may not read
+        raise DataError(f"Cannot read the folder {root}: {exc.strerror or exc}.") from None
     classes = tuple(sorted(train_files))
     if len(classes) < 2:
         raise DataError(f"{root} needs at least two class folders with images in them (root/<class>/*.jpg); "

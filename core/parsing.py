@@ -151,6 +151,8 @@ def _to_int(value):
         return [_to_int(v) for v in value]
     if not math.isfinite(value) or value != int(value):
         raise InputError(f"{value:g} is not a whole number; this tensor holds indices.")
+    if abs(value) >= 2**53:  # torch would overflow; no tensor here is anywhere near that large
+        raise InputError(f"{value:.3g} is too large to be an index.")
     return int(value)
 
 

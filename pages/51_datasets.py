@@ -1,6 +1,5 @@
 import shutil
 import tempfile
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -66,7 +65,7 @@ if name == "custom":
     with tab_folder:
         st.text_input("Folder path", key="dsb_folder", placeholder="/path/to/pets")
         if st.button("Load the folder", key="dsb_load_folder", disabled=not ss.get("dsb_folder")):
-            source = (Path(ss["dsb_folder"]).expanduser(), str(ss["dsb_folder"]))
+            source = (ss["dsb_folder"], str(ss["dsb_folder"]))  # load_image_folder expands ~
     if source is not None:
         bar = st.progress(0.0, text="Decoding images ...")
         try:
