@@ -1,6 +1,7 @@
 # PyTorch Lab: two commands on a fresh machine.
 #   make run    install into .venv (first time only) and start the app on http://localhost:8501
 #   make test   install into .venv, Debian chromium for the browser tests, then ruff + the whole pytest suite
+#   make bench  the measurements behind BENCHMARKS.md
 .PHONY: run test bench
 
 run:
@@ -10,6 +11,12 @@ run:
 test:
 	scripts/test.sh
 
-bench:
+bench:  # the figures in BENCHMARKS.md (about 15 minutes on 2 cores; chromium needed for bench_memory)
 	scripts/setup.sh
-	.venv/bin/python benchmarks/run_all.py
+	.venv/bin/python benchmarks/bench_pages.py --reruns 10
+	.venv/bin/python benchmarks/bench_optim2d.py
+	.venv/bin/python benchmarks/bench_memory.py
+	.venv/bin/python benchmarks/bench_training.py mnist-fast --runs 3
+	.venv/bin/python benchmarks/bench_training.py throughput --runs 3
+	.venv/bin/python benchmarks/bench_training.py cifar-default --runs 3
+	.venv/bin/python benchmarks/bench_training.py cifar --runs 2
