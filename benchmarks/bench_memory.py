@@ -12,6 +12,7 @@ Target (Streamlit Community Cloud gives an app about 1 GB): RSS <= 1024 MB on th
     .venv/bin/python benchmarks/bench_memory.py
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -34,10 +35,8 @@ def rss_mb(proc: psutil.Process) -> float:
     """Resident memory of the server and any children it started, in MB."""
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that just exited
             total += child.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total / 2**20
 
 
