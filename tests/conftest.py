@@ -1,6 +1,8 @@
+import base64
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +37,25 @@ def plotly_specs(at) -> list[dict]:
     import json
 
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def decode(value):
+    """Plotly writes numpy arrays as base64 'bdata' blocks; turn them (and plain lists) into float arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).astype(float)
+    return value
+
+
+def numbers(node):
+    """Every number in a figure spec (data arrays decoded), to check that none is NaN or infinite."""
+    node = decode(node)
+    if isinstance(node, np.ndarray):
+        yield from node.ravel()
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from numbers(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from numbers(v)
+    elif isinstance(node, float):
+        yield node

@@ -1,12 +1,11 @@
 """AppTest of the Optimization pages: values in the table and figures, hostile formulas, divergence, links."""
 
-import base64
 
 import numpy as np
 import pytest
 
 from core import optim2d
-from tests.conftest import open_page, plotly_specs
+from tests.conftest import decode, numbers, open_page, plotly_specs
 from ui import figures_optim as figures
 from ui import plots
 
@@ -24,28 +23,6 @@ def table(at, column: str):
         if column in df.value.columns:
             return df.value
     raise AssertionError(f"no dataframe with column {column!r}")
-
-
-def decode(value):
-    """Plotly writes numpy arrays as base64 'bdata' blocks; turn them (and plain lists) into float arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).astype(float)
-    return value
-
-
-def numbers(node):
-    """Every number in a figure spec (data arrays decoded), to check that none is NaN or infinite."""
-    node = decode(node)
-    if isinstance(node, np.ndarray):
-        yield from node.ravel()
-    elif isinstance(node, dict):
-        for v in node.values():
-            yield from numbers(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from numbers(v)
-    elif isinstance(node, float):
-        yield node
 
 
 def code(at) -> str:

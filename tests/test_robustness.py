@@ -15,7 +15,6 @@ import math
 import pickle
 import re
 
-import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -23,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as M
 from core import optim2d
 from core import training as T
-from tests.conftest import ROOT, open_page, plotly_specs
+from tests.conftest import ROOT, numbers, open_page, plotly_specs
 from ui import links, nav
 
 LESSONS = nav.lessons()
@@ -268,20 +267,6 @@ def metrics(at) -> dict[str, str]:
 
 def finite_figures(at) -> bool:
     """No NaN or infinity in any number of any figure on the page (what plotly would choke on)."""
-    import base64
-
-    def numbers(node):
-        if isinstance(node, dict) and "bdata" in node:
-            yield from np.frombuffer(base64.b64decode(node["bdata"]), dtype=np.dtype(node["dtype"])).astype(float)
-        elif isinstance(node, dict):
-            for v in node.values():
-                yield from numbers(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from numbers(v)
-        elif isinstance(node, float):
-            yield node
-
     return all(math.isfinite(v) for spec in plotly_specs(at) for v in numbers(spec["data"]))
 
 
