@@ -59,6 +59,20 @@ def settle(page, quiet_ms: int = 1200) -> None:
             last, since = now, time.monotonic()
 
 
+def shows(read, expected, timeout_s: float = 30):
+    """Poll `read()` until it gives `expected` (a widget may still be drawing after the page settled, most often
+    on a busy machine); returns the last value, so `assert shows(...) == expected` reports what was seen."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = read()
+        except Exception as exc:  # not drawn yet: playwright's errors, or a JS TypeError on a missing chart
+            value = f"<{type(exc).__name__}>"
+        if value == expected or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
 def assert_clean(page, name: str) -> None:
     assert exceptions(page) == [], name
     assert "Traceback" not in page.locator(MAIN).inner_text(), name  # (some lessons show an st.error on purpose)
@@ -145,11 +159,12 @@ def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, 
     if lesson is nav.HOME:
         # The home page has no widget: it is a tour. Every lesson has its card and the runtime metrics show.
         links = page.locator(f'{MAIN} [data-testid="stPageLink"]')
-        titles = [text.splitlines()[-1] for text in links.all_inner_texts()]  # after the icon's name
-        assert sorted(titles) == sorted(lesson.title for lesson in nav.lessons())
+        titles = sorted(lesson.title for lesson in nav.lessons())
+        shown = lambda: sorted(text.splitlines()[-1] for text in links.all_inner_texts())  # noqa: E731 (after the icon)
+        assert shows(shown, titles) == titles
         import torch
 
-        assert metric_value(page, "PyTorch").inner_text() == torch.__version__
+        assert shows(lambda: metric_value(page, "PyTorch").inner_text(), torch.__version__) == torch.__version__
     else:
         before = fingerprint(page)
         done = ACTIONS.get(name, move_first_slider)(page)
@@ -180,7 +195,7 @@ def test_a_short_mnist_run_draws_its_loss_curve_live(streamlit_server, page):
     # 3 epochs of batches of 16: a few seconds, so the page redraws the curves several times while it trains
     open_lesson(page, streamlit_server, "training_studio", "?ts_subset=20000&ts_epochs=3&ts_batch=16")
     settle(page)
-    assert metric_value(page, "Training images").inner_text() == "20,000"
+    assert shows(lambda: metric_value(page, "Training images").inner_text(), "20,000") == "20,000"
     page.locator(".st-key-ts_start").get_by_role("button", name="Start").click()  # (not its hidden twin)
 
     finished = page.locator(f'{MAIN} [data-testid="stAlertContentSuccess"]').filter(has_text="Finished 3 epoch")
@@ -238,13 +253,14 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     link = {"bc_a": "8,1,6,1", "bc_b": "7,1,5", "bc_cap": "2"}
     open_lesson(page, streamlit_server, "broadcasting", "?" + urlencode(link, safe=","))
     settle(page)
-    assert page.locator(".st-key-bc_a input").input_value() == "8,1,6,1"
-    assert page.locator(".st-key-bc_b input").input_value() == "7,1,5"
-    assert thumb_value(page, "bc_cap") == "2"
-    assert metric_value(page, "Result shape").inner_text() == str(tuple(torch.broadcast_shapes((8, 1, 6, 1), (7, 1, 5))))
-    out = page.evaluate("() => { const z = document.querySelector('.st-key-bc_out_fig .js-plotly-plot').data[0].z;"
-                        " return (z._inputArray || z).length; }")  # plotly keeps a typed array's rows in _inputArray
-    assert out == 2  # every size above 1 capped at 2: the a + b slice has 2 rows
+    assert shows(lambda: page.locator(".st-key-bc_a input").input_value(), "8,1,6,1") == "8,1,6,1"
+    assert shows(lambda: page.locator(".st-key-bc_b input").input_value(), "7,1,5") == "7,1,5"
+    assert shows(lambda: thumb_value(page, "bc_cap"), "2") == "2"
+    shape = str(tuple(torch.broadcast_shapes((8, 1, 6, 1), (7, 1, 5))))
+    assert shows(lambda: metric_value(page, "Result shape").inner_text(), shape) == shape
+    rows = "() => { const z = document.querySelector('.st-key-bc_out_fig .js-plotly-plot').data[0].z;" \
+           " return (z._inputArray || z).length; }"  # plotly keeps a typed array's rows in _inputArray
+    assert shows(lambda: page.evaluate(rows), 2) == 2  # every size above 1 capped at 2: the a + b slice has 2 rows
     assert query(page) == link  # the page keeps the settings in its own link
     assert_clean(page, "broadcasting link")
 
@@ -253,11 +269,13 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
             "ol_lr_adam": "0.05"}
     open_lesson(page, streamlit_server, "optimizer_lab", "?" + urlencode(link, safe=","))
     settle(page)
-    assert selected(page, "ol_fn") == "Rosenbrock"
-    assert [thumb_value(page, k) for k in ("ol_x0", "ol_y0", "ol_steps", "ol_lr_adam")] == ["-1.50", "2.00", "300",
-                                                                                          "0.05"]
-    assert page.locator(".st-key-ol_opts [data-tag]").evaluate_all("tags => tags.map(t => t.ariaLabel)") == [
-        "SGD", "Adam"]
+    assert shows(lambda: selected(page, "ol_fn"), "Rosenbrock") == "Rosenbrock"
+    sliders = ["-1.50", "2.00", "300", "0.05"]
+    assert shows(lambda: [thumb_value(page, k) for k in ("ol_x0", "ol_y0", "ol_steps", "ol_lr_adam")], sliders) == sliders
+    tags = lambda: page.locator(".st-key-ol_opts [data-tag]").evaluate_all("tags => tags.map(t => t.ariaLabel)")  # noqa: E731
+    assert shows(tags, ["SGD", "Adam"]) == ["SGD", "Adam"]
+    assert shows(lambda: page.evaluate("() => document.querySelector('.st-key-ol_contour .js-plotly-plot').data"
+                                       ".filter(t => t.name === 'SGD' || t.name === 'Adam').length"), 2) == 2
     paths = page.evaluate("""() => Object.fromEntries(document.querySelector('.st-key-ol_contour .js-plotly-plot')
         .data.filter(t => t.name === 'SGD' || t.name === 'Adam')
         .map(t => [t.x._inputArray || t.x, t.y._inputArray || t.y, t.name])
@@ -274,11 +292,13 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     link = {"ts_arch": "cnnnet", "ts_dropout": "0.25", "ts_opt": "adamw", "ts_lr": "0.001", "ts_epochs": "5"}
     open_lesson(page, streamlit_server, "training_studio", "?" + urlencode(link))
     settle(page)
-    assert selected(page, "ts_arch") == "CNNNet (classic CIFAR CNN)"
-    assert selected(page, "ts_opt") == "AdamW"
-    assert [thumb_value(page, k) for k in ("ts_dropout", "ts_lr", "ts_epochs")] == ["0.25", "0.001", "5"]
+    assert shows(lambda: selected(page, "ts_arch"), "CNNNet (classic CIFAR CNN)") == "CNNNet (classic CIFAR CNN)"
+    assert shows(lambda: selected(page, "ts_opt"), "AdamW") == "AdamW"
+    sliders = ["0.25", "0.001", "5"]
+    assert shows(lambda: [thumb_value(page, k) for k in ("ts_dropout", "ts_lr", "ts_epochs")], sliders) == sliders
     assert page.locator(".st-key-ts_momentum").count() == 0  # AdamW has no momentum knob
     model = M.build_model(M.ModelConfig("cnnnet", 1, 28, 10, dropout=0.25, widths=M.scaled_widths("cnnnet", 1.0)))
-    assert metric_value(page, "Parameters").first.inner_text() == f"{M.count_parameters(model):,}"
+    params = f"{M.count_parameters(model):,}"
+    assert shows(lambda: metric_value(page, "Parameters").first.inner_text(), params) == params
     assert query(page) == link
     assert_clean(page, "training_studio link")
