@@ -395,11 +395,13 @@ class Trainer:
             self.on_epoch(log)
         if stop_early:
             self.history.status = "stopped_early"
-            self.history.reason = (f"Early stopping: the validation loss has not improved for {cfg.early_stopping} "
-                                   f"epoch(s); the weights of epoch {self._best[1]} were kept.")
+            epochs = f"{cfg.early_stopping} epoch{'s' if cfg.early_stopping != 1 else ''}"
+            self.history.reason = (f"Early stopping: the validation loss has not improved for {epochs}; "
+                                   f"the weights of epoch {self._best[1]} were kept.")
         elif last:
             self.history.status = "finished"
-            self.history.reason = f"Finished {cfg.epochs} epoch(s) in {self.train_seconds:.1f} s."
+            self.history.reason = (f"Finished {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} in "
+                                   f"{self.train_seconds:.1f} s.")
         self.model.train()
 
 

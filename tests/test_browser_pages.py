@@ -221,8 +221,11 @@ def test_a_short_mnist_run_draws_its_loss_curve_live(streamlit_server, page):
                                    .map(row => Array.from(row, Number))""")
     assert sum(map(sum, counts)) == 10_000
     assert sum(counts[i][i] for i in range(10)) == round(float(accuracy.rstrip("%")) * 100)
-    page.mouse.move(0, 0)  # no tooltip in the picture
-    screenshot(page, "training_studio_run")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no tooltip in the picture
+    page.mouse.move(0, 0)
+    page.evaluate("() => document.querySelector('.st-key-ts_loss_fig').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)
+    screenshot(page, "training_studio_run")  # the run's status, its metrics and the curves
 
 
 # ------------------------------------------------------------------------------------------ shared links
