@@ -1,7 +1,7 @@
 """Every lesson in a real browser: it loads without an error, its main widget changes what is drawn, and a
 screenshot is kept; a short MNIST run whose loss curve grows live; shared links that open lessons as they were.
 
-Screenshots go to test-output/screenshots/<lesson url>.png (scripts/screenshots.sh copies some into docs/).
+Screenshots go to test-output/screenshots/<lesson url>.png (scripts/screenshots.py copies some into docs/).
 """
 
 import time
@@ -75,6 +75,7 @@ def shows(read, expected, timeout_s: float = 30):
 
 def assert_clean(page, name: str) -> None:
     assert exceptions(page) == [], name
+    assert page.get_by_text("Page not found").count() == 0, f"{name}: Streamlit did not know the URL {page.url}"
     assert "Traceback" not in page.locator(MAIN).inner_text(), name  # (some lessons show an st.error on purpose)
 
 
@@ -148,10 +149,10 @@ LESSONS = [nav.HOME, *nav.lessons()]
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.url or "home" for lesson in LESSONS])
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.url for lesson in LESSONS])
 def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, page, lesson):
-    name = lesson.url or "home"
-    open_lesson(page, streamlit_server, lesson.url)
+    name = lesson.url
+    open_lesson(page, streamlit_server, "" if lesson is nav.HOME else lesson.url)  # home is the app's root URL
     settle(page)
     assert_clean(page, name)
     assert page.locator(f"{MAIN} h1").first.inner_text().strip() != ""
