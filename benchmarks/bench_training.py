@@ -8,8 +8,9 @@ printed with every run because shared machines make timings noisy.
     .venv/bin/python benchmarks/bench_training.py cifar --runs 3           # target: >= 80% in <= 10 min
     .venv/bin/python benchmarks/bench_training.py rss --runs 3             # target: peak RSS <= 1.5 GB (MNIST)
 
-Options: --fp32 (float32 even where bfloat16 is fast), --threads N (torch threads in the child; default: torch's own choice), --seed S (first seed; run i
-uses S + i), --preset NAME (for `cifar`/`mnist-fast`: any preset of core.training.presets()).
+Options: --fp32 (float32 even where bfloat16 is fast), --threads N (torch threads in the child; default: torch's
+own choice), --seed S (first seed; run i uses S + i), --preset NAME (for `cifar`/`mnist-fast`: any preset of
+core.training.presets()).
 """
 
 import argparse

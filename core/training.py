@@ -215,6 +215,11 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: ImageData
     return Metrics(loss, (probs.argmax(1) == y).float().mean().item(), len(y))
 
 
+def _epochs(n: int) -> str:
+    """ "1 epoch", "3 epochs" """
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 class Trainer:
     """One training run that can be advanced in bursts: `run(max_seconds=...)` until `done`.
 
@@ -395,13 +400,11 @@ class Trainer:
             self.on_epoch(log)
         if stop_early:
             self.history.status = "stopped_early"
-            epochs = f"{cfg.early_stopping} epoch{'s' if cfg.early_stopping != 1 else ''}"
-            self.history.reason = (f"Early stopping: the validation loss has not improved for {epochs}; "
-                                   f"the weights of epoch {self._best[1]} were kept.")
+            self.history.reason = (f"Early stopping: the validation loss has not improved for "
+                                   f"{_epochs(cfg.early_stopping)}; the weights of epoch {self._best[1]} were kept.")
         elif last:
             self.history.status = "finished"
-            self.history.reason = (f"Finished {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} in "
-                                   f"{self.train_seconds:.1f} s.")
+            self.history.reason = f"Finished {_epochs(cfg.epochs)} in {self.train_seconds:.1f} s."
         self.model.train()
 
 

@@ -32,6 +32,26 @@ def open_page(at, lesson_path: str):
     return at
 
 
+def rerun(at):
+    """Run the AppTest script once more; an exception on the page fails the test with its text."""
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    """Every st.metric on the page: label -> value as shown."""
+    return {m.label: m.value for m in at.metric}
+
+
+def table(at, column: str):
+    """The first dataframe on the page that has this column."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no dataframe with column {column!r}")
+
+
 def plotly_specs(at) -> list[dict]:
     """The plotly figures on the page, as dicts (data + layout)."""
     import json

@@ -8,22 +8,10 @@ import pytest
 import torch
 
 from core import functions as fn
-from tests.conftest import open_page, plotly_specs
+from tests.conftest import metrics, open_page, plotly_specs, rerun, table
 
 ACT, LOSS, SOFTMAX = "pages/20_activations.py", "pages/21_losses.py", "pages/22_softmax.py"
 GD, REG, BP = "pages/23_gradient_descent.py", "pages/24_linear_regression.py", "pages/25_backprop.py"
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table(at, column: str):
-    """The first dataframe on the page that has this column."""
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no dataframe with column {column!r}")
 
 
 def values(data) -> list:
@@ -47,12 +35,6 @@ def trace(specs, name: str) -> dict:
 
 def decoded(t: dict) -> dict:
     return {**t, **{k: values(t[k]) for k in ("x", "y", "z") if k in t}}
-
-
-def rerun(at):
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 # ------------------------------------------------------------------------------------------------ activations

@@ -5,24 +5,11 @@ import numpy as np
 import pytest
 
 from core import optim2d
-from tests.conftest import decode, numbers, open_page, plotly_specs
+from tests.conftest import decode, numbers, open_page, plotly_specs, rerun, table
 from ui import figures_optim as figures
 from ui import plots
 
 LAB, BASINS = "pages/30_optimizer_lab.py", "pages/31_basins.py"
-
-
-def rerun(at):
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def table(at, column: str):
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no dataframe with column {column!r}")
 
 
 def code(at) -> str:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from core import tensors as T
-from tests.conftest import open_page, plotly_specs
+from tests.conftest import metrics, open_page, plotly_specs, rerun
 
 BROADCASTING = "pages/10_broadcasting.py"
 GATHER = "pages/11_gather.py"
@@ -21,10 +21,6 @@ TOPK = "pages/12_topk.py"
 CREATION = "pages/13_creation_indexing.py"
 COMBINE = "pages/14_combine_split.py"
 MATH = "pages/15_math.py"
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def errors(at) -> list[str]:
@@ -59,12 +55,6 @@ def z(trace: dict) -> list:
         shape = [int(n) for n in str(v.get("shape", "-1")).split(",")]
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).reshape(shape).tolist()
     return v
-
-
-def rerun(at):
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 # ---------------------------------------------------------------------------------------------------------

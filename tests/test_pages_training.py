@@ -12,14 +12,10 @@ from streamlit.testing.v1 import AppTest
 from core import data as D
 from core import models as M
 from core import training as T
-from tests.conftest import ROOT, open_page, plotly_specs
+from tests.conftest import ROOT, metrics, open_page, plotly_specs
 
 STUDIO = "pages/50_training_studio.py"
 DATASETS = "pages/51_datasets.py"
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def figure(at, title_start: str) -> dict:

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as M
 from core import optim2d
 from core import training as T
-from tests.conftest import ROOT, numbers, open_page, plotly_specs
+from tests.conftest import ROOT, metrics, numbers, open_page, plotly_specs, rerun
 from ui import links, nav
 
 LESSONS = nav.lessons()
@@ -251,18 +251,8 @@ def test_every_hostile_text_in_every_text_box(app, bound, path):
 # Bad values typed into a lesson
 
 
-def rerun(at):
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def errors(at) -> list[str]:
     return [e.value for e in at.error]
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def finite_figures(at) -> bool:

@@ -13,15 +13,9 @@ from streamlit.testing.v1 import AppTest
 from core import data as D
 from core import models as M
 from core import training as T
-from tests.conftest import ROOT
+from tests.conftest import ROOT, rerun
 
 STUDIO = "pages/50_training_studio.py"
-
-
-def rerun(at):
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def studio(**settings) -> AppTest:
