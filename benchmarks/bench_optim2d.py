@@ -2,7 +2,8 @@
 
 - 6 optimizers x 500 steps on Himmelblau (core.optim2d.run): <= 100 ms
 - a 40 x 40 basin map, 500 steps (core.optim2d.basin_map): <= 1 s
-- for reference: the same 6 runs as six plain one-optimizer loops (what run() replaces)
+- for reference: the same 6 runs as six plain one-optimizer loops (what run() replaces), and a floor: how many
+  aten operations one round of run() dispatches, times the price of one tiny in-place op on this machine
 - page reruns of the Optimizer lab with a new start point every time (nothing cached): <= 200 ms
 
 Median over --repeats runs after a warm-up, as wall time and as CPU time. On a shared machine the wall time
@@ -47,6 +48,36 @@ def plain_loops(f, start, configs, steps):
             loss = f(p[0], p[1])
             loss.backward()
             optimizer.step()
+
+
+def aten_ops_per_round(f, start, configs, rounds: int = 100) -> float:
+    """How many aten operations one round of run() dispatches (forward, backward, every step, bookkeeping)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from core import optim2d
+
+    count = 0
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            nonlocal count
+            count += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        optim2d.run(f, start, configs, rounds)
+    return count / rounds
+
+
+def tiny_ops(n: int = 1000) -> None:
+    """n in-place operations on a 2-element tensor: the price of one dispatch on this machine (1000 of them take
+    as many ms as one takes us)."""
+    import torch
+
+    x = torch.zeros(2)
+    with torch.no_grad():
+        for _ in range(n):
+            x.mul_(0.5)
 
 
 def page_reruns(path: str, key: str, values: list, kind: str = "slider") -> tuple[float, float]:
@@ -99,6 +130,10 @@ def main() -> None:
     measure("run: 6 optimizers x 500 steps, StepLR",
         lambda: optim2d.run(land.f, (0, 0), six, 500, bound=land.bound, schedule=optim2d.Schedule("step")))
     measure("reference: 6 plain loops x 500 steps", lambda: plain_loops(land.f, (0, 0), six, 500), repeats=5)
+    ops = aten_ops_per_round(land.f, (0, 0), six)
+    wall, cpu = timed(tiny_ops, args.repeats)
+    row("one tiny in-place op (x.mul_ on 2 elements), us", wall, cpu)
+    row(f"floor: 500 rounds x {ops:.0f} aten ops at that price", wall * ops / 2, cpu * ops / 2)
     for name in ("SGD", "Adam"):
         config = optim2d.default_config(name, land)
         measure(f"basin_map: 40 x 40 starts x 500 steps, {name}",
