@@ -23,7 +23,7 @@ header("Activations", "An activation f is applied to every number a layer produc
 links.bind(PARAMS)
 c1, c2 = st.columns([1, 2])
 focus = c1.selectbox("Activation", NAMES, key="act_focus")
-compare = c2.multiselect("Compare with", NAMES, key="act_compare")
+compare = c2.multiselect("Compare with", NAMES, key="act_compare", wrap=True)
 lo, hi = st.slider("x range", -10.0, 10.0, step=0.5, key="act_range")
 c1, c2 = st.columns(2)
 shown = (focus, *[name for name in compare if name != focus])

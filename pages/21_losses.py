@@ -27,7 +27,7 @@ links.bind(PARAMS)
 # --------------------------------------------------------------------------------------- regression losses
 st.subheader("Regression: MSE, L1, Huber")
 c1, c2, c3 = st.columns([2, 1, 1])
-names = c1.multiselect("Losses", REG, key="loss_reg")
+names = c1.multiselect("Losses", REG, key="loss_reg", wrap=True)
 delta = c2.slider("Huber δ", 0.1, 3.0, step=0.1, key="loss_delta")
 target = c3.slider("target y", -2.0, 2.0, step=0.5, key="loss_target")
 

@@ -109,7 +109,7 @@ with controls:
     c1.slider("Start x", landscape.xlim[0], landscape.xlim[1], step=0.01, key="ol_x0")
     c2.slider("Start y", landscape.ylim[0], landscape.ylim[1], step=0.01, key="ol_y0")
     st.slider("Steps", 10, 5000, step=10, key="ol_steps")
-    st.multiselect("Optimizers", list(optim2d.OPTIMIZERS), key="ol_opts",
+    st.multiselect("Optimizers", list(optim2d.OPTIMIZERS), key="ol_opts", wrap=True,
                    help="Each optimizer runs on its own copy of (x, y), from the same start.")
     selected = [name for name in optim2d.OPTIMIZERS if name in st.session_state["ol_opts"]]
 

@@ -49,7 +49,7 @@ else:
     c2.slider("Test image number", 0, SAMPLES - 1, key="fl_index")
 c3.toggle("Grey", key="fl_grey", help="Filter the grey level only (one input channel)")
 c1, c2, c3, c4 = st.columns([4, 2, 1, 1], vertical_alignment="bottom")
-c1.multiselect("Hand-made kernels", list(L.FILTERS), key="fl_filters")
+c1.multiselect("Hand-made kernels", list(L.FILTERS), key="fl_filters", wrap=True)
 c2.slider("Random kernels", 0, 8, key="fl_random", help="Like the filters of an untrained network")
 c3.number_input("Seed", 0, 9999, key="fl_seed")
 c4.toggle("ReLU", key="fl_relu", help="Apply ReLU to the maps, as a CNN does after each convolution")

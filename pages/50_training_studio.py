@@ -407,7 +407,8 @@ if runs:
     if len(trained) >= 2:
         labels = {_label(r): r for r in trained}
         c1, c2 = st.columns([3, 1])
-        chosen = c1.multiselect("Compare runs", list(labels), default=list(labels)[-3:], key="ts_compare")
+        chosen = c1.multiselect("Compare runs", list(labels), default=list(labels)[-3:], key="ts_compare",
+                                wrap=True)
         metric = c2.radio("Metric", ["test accuracy", "val accuracy", "train loss"], key="ts_compare_metric")
         if chosen:
             st.plotly_chart(F.compare_runs([(c, labels[c]["trainer"].history) for c in chosen], metric),

@@ -73,6 +73,17 @@ def shows(read, expected, timeout_s: float = 30):
         time.sleep(0.25)
 
 
+HIDDEN_CHIPS_JS = """() => [...document.querySelectorAll('[data-testid="stMultiSelect"]')].flatMap(widget => {
+    widget.scrollIntoView({block: 'center', behavior: 'instant'});
+    return [...widget.querySelectorAll('[data-tag]')].filter(chip => {
+        const r = chip.getBoundingClientRect(), y = r.top + r.height / 2;
+        const box = chip.closest('[data-testid="stMultiSelectTagsContainer"]').getBoundingClientRect();
+        const on = x => chip.contains(document.elementFromPoint(x, y));  // nothing covers it there
+        return !(r.width > 0 && r.left >= box.left - 1 && r.right <= box.right + 1 && on(r.left + 3) && on(r.right - 3));
+    }).map(chip => chip.innerText);
+})"""
+
+
 def assert_clean(page, name: str) -> None:
     assert exceptions(page) == [], name
     assert page.get_by_text("Page not found").count() == 0, f"{name}: Streamlit did not know the URL {page.url}"
@@ -176,6 +187,8 @@ def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, 
         settle(page)
         assert fingerprint(page) != before, f"{name}: {done}"
         assert_clean(page, name)
+        assert page.evaluate(HIDDEN_CHIPS_JS) == [], f"{name}: options chosen in a multiselect are hidden"
+        page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, name)
 
 

@@ -215,7 +215,7 @@ def contour(landscape: Landscape, grid: tuple, trajectories: Sequence[Trajectory
             hovertemplate=(f"{t.config.optimizer} diverged after this point (step {t.steps})" if diverged
                            else f"{t.config.optimizer} ends here (step {t.steps})") + "<extra></extra>"))
     traces.append(dict(type="scatter", x=[float(start[0])], y=[float(start[1])], mode="markers", name="start",
-                       marker=dict(symbol="circle-open", size=16, color="white", line=dict(width=3)),
+                       marker=dict(symbol="circle", size=13, color="white", line=dict(color="#262730", width=2.5)),
                        hovertemplate="start (%{x}, %{y})<extra></extra>"))
     return _finish(_figure(
         traces,
