@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import system
+
 # ----------------------------------------------------------------------------------------------------------------
 # Layer tables by forward hooks
 
@@ -172,9 +174,7 @@ def build(name: str, *, device: str = "meta") -> nn.Module:
     with torch.device(device):
         if arch.builder == "lenet5":
             return _lenet5()
-        import torchvision
-
-        return getattr(torchvision.models, arch.builder)(weights=None, **dict(arch.kwargs))
+        return getattr(system.torchvision().models, arch.builder)(weights=None, **dict(arch.kwargs))
 
 
 def reference(name: str) -> tuple[int | None, float | None]:
@@ -182,9 +182,7 @@ def reference(name: str) -> tuple[int | None, float | None]:
     arch = ARCHITECTURES[name]
     if arch.weights is None:
         return None, None
-    import torchvision
-
-    meta = getattr(torchvision.models, arch.weights).IMAGENET1K_V1.meta
+    meta = getattr(system.torchvision().models, arch.weights).IMAGENET1K_V1.meta
     return meta["num_params"], meta.get("_ops")
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core import system
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CIFAR10 = ROOT.parent / "shared" / "datasets" / "cifar10-jpg"  # the copy tests and benchmarks use
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
@@ -303,8 +305,7 @@ def _online(host: str, port: int = 443, timeout: float = 3.0) -> bool:
 
 
 def _torchvision_arrays(cls_name: str, root, download: bool) -> dict[str, torch.Tensor]:
-    import torchvision
-
+    torchvision = system.torchvision()
     root = Path(root) if root else cache_dir() / "torchvision"
     cls = getattr(torchvision.datasets, cls_name)
     hosts = {"MNIST": "ossci-datasets.s3.amazonaws.com",
@@ -565,12 +566,10 @@ def _list_images(folder: Path) -> dict[str, list[Path]]:
 
 def decode_image(data: bytes, size: int | None, channels: int) -> torch.Tensor:
     """One encoded image (JPEG, PNG, GIF, WebP, BMP) -> (channels, size, size) uint8, resized (squashed) if needed."""
-    from torchvision.io import ImageReadMode
-    from torchvision.io import decode_image as tv_decode
-
-    mode = ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY
+    tvio = system.torchvision().io
+    mode = tvio.ImageReadMode.RGB if channels == 3 else tvio.ImageReadMode.GRAY
     try:
-        img = tv_decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=mode)
+        img = tvio.decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=mode)
         if img.ndim == 4:  # an animated GIF: its first frame
             img = img[0]
     except RuntimeError:  # BMP and other formats torchvision does not decode: Pillow does
@@ -590,12 +589,11 @@ def decode_image(data: bytes, size: int | None, channels: int) -> torch.Tensor:
 def _decode_files(files: dict[str, list[Path]], classes, size: int, channels: int, progress: Progress | None,
                   lo: float, hi: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode every file once (JPEGs in batches through libjpeg, the rest one by one) -> uint8 (N, C, S, S)."""
-    from torchvision.io import ImageReadMode, decode_jpeg
-
+    tvio = system.torchvision().io
     items = [(p, classes.index(c)) for c in files for p in files[c] if c in classes]
     x = torch.empty((len(items), channels, size, size), dtype=torch.uint8)
     y = torch.tensor([k for _, k in items], dtype=torch.long)
-    mode = ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY
+    mode = tvio.ImageReadMode.RGB if channels == 3 else tvio.ImageReadMode.GRAY
     chunk, t0 = 2000, time.perf_counter()
     for start in range(0, len(items), chunk):
         part = items[start:start + chunk]
@@ -604,7 +602,7 @@ def _decode_files(files: dict[str, list[Path]], classes, size: int, channels: in
         decoded: dict[int, torch.Tensor] = {}
         if jpeg:
             try:
-                imgs = decode_jpeg([torch.frombuffer(bytearray(raw[i]), dtype=torch.uint8) for i in jpeg], mode=mode)
+                imgs = tvio.decode_jpeg([torch.frombuffer(bytearray(raw[i]), dtype=torch.uint8) for i in jpeg], mode=mode)
                 decoded = dict(zip(jpeg, imgs, strict=True))
             except RuntimeError:
                 decoded = {}  # one bad file: fall back to decoding each one and name the culprit

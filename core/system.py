@@ -1,7 +1,11 @@
-"""What PyTorch is running on: version, device and threads."""
+"""What PyTorch is running on: version, device and threads; torchvision, loaded on first use."""
 
 import platform
 from dataclasses import dataclass
+
+
+class SetupError(RuntimeError):
+    """The Python environment lacks something a lesson needs; str(error) is a message to show as is."""
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,23 @@ def runtime_info() -> RuntimeInfo:
     else:
         name = platform.processor() or platform.machine()
     return RuntimeInfo(torch.__version__, device, name, torch.get_num_threads(), platform.python_version())
+
+
+def torchvision():
+    """`import torchvision`, or a SetupError saying how to fix the install.
+
+    A torchvision built for another torch version fails on import, e.g. with "operator torchvision::nms does
+    not exist"; a learner should read what to do, not that.
+    """
+    try:
+        import torchvision
+    except Exception as exc:  # ImportError; RuntimeError or OSError from a build that does not match torch
+        import torch
+
+        detail = f"{type(exc).__name__}: {exc}"
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        raise SetupError(
+            f"This lesson needs torchvision, and it could not be loaded ({detail}). torchvision must be the build "
+            f"made for the installed torch ({torch.__version__}): install the two together, e.g. "
+            "`pip install -r requirements.txt` in the project's environment, then restart the app.") from None
+    return torchvision

@@ -607,3 +607,61 @@ def test_studio_damaged_foreign_and_hostile_checkpoints(app, tmp_path):
         assert metrics(at)["Test accuracy"]  # the trained run's results are still on the page
         assert len(at.session_state["ts_runs"]) == 1
     assert not marker.exists()  # nothing inside a file ran
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. A broken install: a torchvision built for another torch fails on import (e.g. "operator torchvision::nms
+#    does not exist"). The lessons that need it say what to do; the others do not notice.
+
+
+@pytest.fixture
+def broken_torchvision(monkeypatch, tmp_path):
+    """`import torchvision` fails the way a torchvision built for another torch does."""
+    import sys
+
+    fake = tmp_path / "torchvision"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('raise RuntimeError("operator torchvision::nms does not exist")\n')
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_broken_torchvision_gives_a_setup_message(broken_torchvision):
+    from core import system
+
+    with pytest.raises(system.SetupError) as caught:
+        system.torchvision()
+    message = str(caught.value)
+    assert "operator torchvision::nms does not exist" in message
+    assert torch.__version__ in message and "pip install -r requirements.txt" in message
+
+
+def test_architectures_with_a_broken_torchvision_raise_the_setup_message(broken_torchvision):
+    from core import architectures as A
+    from core import system
+
+    with pytest.raises(system.SetupError, match="requirements.txt"):
+        A.summarize("ResNet-18")
+    assert A.summarize("LeNet-5").params == 61_706  # LeNet-5 comes from core.models: no torchvision needed
+
+
+def test_the_error_boundary_shows_a_setup_message_in_strict_mode_too(monkeypatch):
+    # The app's boundary (ui.common.run_page, called by app.py) around a page that needs a broken torchvision.
+    # (AppTest runs a switched-to page without app.py, so the boundary is exercised on its own here.)
+    monkeypatch.setenv("PYLAB_STRICT", "1")
+
+    def script():
+        from core.system import SetupError
+        from ui.common import run_page
+
+        class Page:
+            def run(self):
+                raise SetupError("This lesson needs torchvision, and it could not be loaded.")
+
+        run_page(Page())
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This lesson needs torchvision, and it could not be loaded."]

@@ -6,6 +6,8 @@ from typing import NoReturn
 
 import streamlit as st
 
+from core.system import SetupError
+
 log = logging.getLogger("pytorch_lab")
 
 # Tests set PYLAB_STRICT=1 so that an unexpected exception fails the test instead of being explained politely.
@@ -16,6 +18,8 @@ def run_page(page) -> None:
     """Run the selected page; an unexpected error becomes a short message, never a traceback."""
     try:
         page.run()
+    except SetupError as exc:  # the environment, not the app: say how to fix it (tests included)
+        st.error(str(exc), icon=":material/build:")
     except Exception as exc:  # Streamlit's stop/rerun signals derive from BaseException and pass through
         if STRICT:
             raise
