@@ -25,7 +25,13 @@ def app():
 
 
 def open_page(at, lesson_path: str):
-    """Switch an AppTest to a page (path relative to the project root) and run it."""
+    """Switch an AppTest to a page (path relative to the project root) and run it.
+
+    AppTest then runs the page script on its own, not through app.py: with a pages/ folder beside app.py it starts
+    every run in Streamlit's folder-based page mode. So app.py's error boundary (ui.common.run_page) and share
+    button are not in the AppTest tree; the browser tests (a real server, where app.py's st.navigation decides)
+    and tests/test_robustness.py cover them.
+    """
     at.switch_page(lesson_path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
