@@ -178,6 +178,8 @@ def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, 
 
         assert shows(lambda: metric_value(page, "PyTorch").inner_text(), torch.__version__) == torch.__version__
     else:
+        share = page.locator(MAIN).get_by_role("button", name="Share link")
+        assert shows(share.count, 1) == 1, f"{name}: app.py's share button is missing"
         before = fingerprint(page)
         done = ACTIONS.get(name, move_first_slider)(page)
         try:

@@ -646,6 +646,31 @@ def test_architectures_with_a_broken_torchvision_raise_the_setup_message(broken_
     assert A.summarize("LeNet-5").params == 61_706  # LeNet-5 comes from core.models: no torchvision needed
 
 
+def test_the_error_boundary_turns_an_unexpected_error_into_a_short_message(monkeypatch):
+    # Outside tests (PYLAB_STRICT unset) a bug in a page shows one line, never a traceback.
+    from ui import common
+
+    monkeypatch.setattr(common, "STRICT", False)
+
+    def script():
+        from ui.common import run_page
+
+        class Page:
+            title = "A page with a bug"
+
+            def run(self):
+                return 1 / 0
+
+        run_page(Page())
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Something went wrong on this page (ZeroDivisionError). Your settings are kept: change a value or reload "
+        "the page to continue."]
+
+
 def test_the_error_boundary_shows_a_setup_message_in_strict_mode_too(monkeypatch):
     # The app's boundary (ui.common.run_page, called by app.py) around a page that needs a broken torchvision.
     # (AppTest runs a switched-to page without app.py, so the boundary is exercised on its own here.)
