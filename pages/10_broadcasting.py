@@ -5,7 +5,7 @@ from core import tensors as T
 from core.parsing import InputError, parse_shape
 from ui import figures_tensors as F
 from ui import links
-from ui.common import code_panel, fail, header
+from ui.common import code_panel, fail, halt, header
 
 PARAMS = {
     "bc_a": links.Text("4,32,14,14", max_len=60),
@@ -90,7 +90,7 @@ a = torch.zeros{a_txt}
 b = torch.zeros{b_txt}
 a + b  # RuntimeError: {bc.torch_error}
 """)
-    st.stop()
+    halt()
 
 st.subheader("2 · A small example, computed by torch")
 a_small, b_small = T.example_shapes(bc, st.session_state["bc_cap"])

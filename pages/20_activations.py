@@ -4,7 +4,7 @@ import streamlit as st
 from core import functions as fn
 from ui import figures_functions as figures
 from ui import links
-from ui.common import code_panel, header
+from ui.common import code_panel, halt, header
 
 NAMES = tuple(fn.ACTIVATIONS)
 PARAMS = {
@@ -35,7 +35,7 @@ links.publish(PARAMS)
 
 if hi - lo < 0.5:
     st.warning("The x range is a single point: widen it to see the curves.")
-    st.stop()
+    halt()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -3,7 +3,7 @@ import streamlit as st
 from core import layers as L
 from ui import figures_networks as FN
 from ui import links
-from ui.common import code_panel, fail, header
+from ui.common import code_panel, fail, halt, header
 
 SOURCES = ("MNIST", "CIFAR-10", "Upload")
 SAMPLES = 40
@@ -91,7 +91,7 @@ links.publish(PARAMS)
 if source == "Upload":
     if upload is None:
         st.info("Upload an image to pool it, or pick MNIST or CIFAR-10 above.", icon=":material/upload:")
-        st.stop()
+        halt()
     try:
         image = _decode(upload.getvalue())
     except ValueError as exc:

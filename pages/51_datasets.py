@@ -9,7 +9,7 @@ import torch
 from core import data as D
 from ui import figures_training as F
 from ui import links
-from ui.common import code_panel, header
+from ui.common import code_panel, halt, header
 from ui.plots import COLORS, style
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "custom": "My images"}
@@ -81,7 +81,7 @@ if name == "custom":
     if data is None:
         links.publish(PARAMS)
         st.info("No images loaded yet.", icon=":material/photo_library:")
-        st.stop()
+        halt()
     st.success(f"Loaded {ss.get('dsb_custom_note', data.name)}: {len(data.y_train):,} training and "
                f"{len(data.y_test):,} test images in {data.num_classes} classes. Train on them in the "
                "Training studio (dataset: My images).", icon=":material/check_circle:")
@@ -96,7 +96,7 @@ else:
     except (D.DataUnavailable, D.DataError) as exc:
         links.publish(PARAMS)
         st.warning(str(exc), icon=":material/dataset:")
-        st.stop()
+        halt()
 
 # --- what the tensors hold -----------------------------------------------------------------------------------
 c1, c2, c3 = st.columns([1, 1, 2])

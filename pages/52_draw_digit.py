@@ -6,7 +6,7 @@ from core import digits
 from core import training as T
 from ui import figures_networks as FN
 from ui import links
-from ui.common import code_panel, fail, header
+from ui.common import code_panel, fail, halt, header
 from ui.session_models import quick_mnist_model, trained_runs
 
 QUICK = "quick"
@@ -82,7 +82,7 @@ x = digits.prepare(rgba) if rgba is not None else None
 with right:
     if x is None:
         st.info("Draw a digit on the black canvas: the prediction appears here.", icon=":material/draw:")
-        st.stop()
+        halt()
     probs = T.predict(model, x, data)[0]  # (10,)
     pred = int(probs.argmax())
     top2 = probs.topk(2)

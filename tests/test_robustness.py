@@ -671,6 +671,29 @@ def test_the_error_boundary_turns_an_unexpected_error_into_a_short_message(monke
         "the page to continue."]
 
 
+def test_a_lesson_stopped_by_a_message_still_gets_what_app_py_draws_after_it():
+    # fail() (bad input) ends the lesson's run; app.py still draws the share button after run_page.
+    def script():
+        import streamlit as st
+
+        from ui.common import fail, run_page
+
+        class Page:
+            def run(self):
+                st.markdown("the lesson's first part")
+                fail("That shape is not valid.")
+                st.markdown("never drawn")
+
+        run_page(Page())
+        st.markdown("drawn after the lesson, like the share button")
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["That shape is not valid."]
+    assert [m.value for m in at.markdown] == ["the lesson's first part", "drawn after the lesson, like the share button"]
+
+
 def test_the_error_boundary_shows_a_setup_message_in_strict_mode_too(monkeypatch):
     # The app's boundary (ui.common.run_page, called by app.py) around a page that needs a broken torchvision.
     # (AppTest runs a switched-to page without app.py, so the boundary is exercised on its own here.)

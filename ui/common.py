@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 from typing import NoReturn
 
 import streamlit as st
@@ -14,10 +15,21 @@ log = logging.getLogger("pytorch_lab")
 STRICT = os.environ.get("PYLAB_STRICT") == "1"
 
 
+class _Halt(BaseException):
+    """A lesson ended its run early (see halt); run_page catches it. A BaseException like Streamlit's own stop
+    signal, so that a lesson's `except Exception` does not swallow it."""
+
+
+_inside = threading.local()  # is this script thread inside run_page? (each session's run has its own thread)
+
+
 def run_page(page) -> None:
     """Run the selected page; an unexpected error becomes a short message, never a traceback."""
+    _inside.page = True
     try:
         page.run()
+    except _Halt:
+        pass
     except SetupError as exc:  # the environment, not the app: say how to fix it (tests included)
         st.error(str(exc), icon=":material/build:")
     except Exception as exc:  # Streamlit's stop/rerun signals derive from BaseException and pass through
@@ -29,6 +41,8 @@ def run_page(page) -> None:
             "change a value or reload the page to continue.",
             icon=":material/error:",
         )
+    finally:
+        _inside.page = False
 
 
 def header(title: str, intro: str) -> None:
@@ -37,10 +51,18 @@ def header(title: str, intro: str) -> None:
     st.markdown(intro)
 
 
+def halt() -> NoReturn:
+    """End this run of the lesson here, like st.stop(), except that app.py still draws what comes after the lesson
+    (the share button). A lesson run on its own (AppTest switches to page scripts directly) uses st.stop()."""
+    if getattr(_inside, "page", False):
+        raise _Halt
+    st.stop()
+
+
 def fail(message: str) -> NoReturn:
     """Show a clear message for bad input and stop this run; widgets and session state stay as they were."""
     st.error(message, icon=":material/block:")
-    st.stop()
+    halt()
 
 
 def code_panel(code: str, *, title: str = "PyTorch code that ran", expanded: bool = False) -> None:
