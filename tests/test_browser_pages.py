@@ -84,6 +84,12 @@ HIDDEN_CHIPS_JS = """() => [...document.querySelectorAll('[data-testid="stMultiS
 })"""
 
 
+CUT_METRICS_JS = """() => [...document.querySelectorAll('[data-testid^="stMetric"]')]
+    .filter(m => [...m.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1
+                                                     && getComputedStyle(e).textOverflow === 'ellipsis'))
+    .map(m => m.innerText)"""
+
+
 def assert_clean(page, name: str) -> None:
     assert exceptions(page) == [], name
     assert page.get_by_text("Page not found").count() == 0, f"{name}: Streamlit did not know the URL {page.url}"
@@ -190,6 +196,7 @@ def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, 
         assert fingerprint(page) != before, f"{name}: {done}"
         assert_clean(page, name)
         assert page.evaluate(HIDDEN_CHIPS_JS) == [], f"{name}: options chosen in a multiselect are hidden"
+        assert page.evaluate(CUT_METRICS_JS) == [], f"{name}: a metric is cut short with an ellipsis"
         page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, name)
 
