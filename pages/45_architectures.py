@@ -41,7 +41,7 @@ def _diagram(name: str) -> str:
 
 summary = _summary(name, DETAIL[ss.ar_detail])
 st.markdown(f"**{name}** ({arch.year}). {arch.about}")
-m = st.columns(3)
+m = st.columns(4)  # two aligned rows of metrics
 m[0].metric("Parameters", f"{summary.params:,}", help="sum(p.numel() for p in model.parameters())")
 if summary.reference_params is not None:
     same = summary.params == summary.reference_params
@@ -51,12 +51,13 @@ if summary.reference_params is not None:
 else:
     m[1].metric("From", "core.models", help="the LeNet-5 the Training studio trains")
 m[2].metric("Weights in float32", f"{summary.params * 4 / 2**20:,.1f} MB")
-m = st.columns(3)
+m = st.columns(4)
 big = summary.macs > 1e8
 m[0].metric("Multiply-accumulates", f"{summary.macs / 1e9:.3f} G" if big else f"{summary.macs:,}",
             help="per image, summed over conv and linear layers: each output value is one dot product")
 m[1].metric("FLOPs (about 2 x MACs)", f"{2 * summary.macs / 1e9:.2f} G" if big else f"{2 * summary.macs:,}")
-m[2].metric("Input -> output", f"{'x'.join(map(str, summary.input_shape))} -> {summary.output_shape[0]}")
+m[2].metric("Input", "x".join(map(str, summary.input_shape)), help="one image: channels x height x width")
+m[3].metric("Output", f"{summary.output_shape[0]:,}", help="one score per class")
 if summary.reference_gflops is not None:
     st.caption(f"torchvision documents {summary.reference_gflops} GFLOPS for {name} (it counts "
                f"multiply-accumulates): the hooks here count {summary.macs / 1e9:.3f} G.")

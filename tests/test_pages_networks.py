@@ -305,7 +305,7 @@ def test_architectures_counts_match_torchvision(app):
 def test_architectures_resnet_table_and_lenet(app):
     at = open_page(app, "pages/45_architectures.py")
     m = _metrics(at)
-    assert m["Multiply-accumulates"] == "1.814 G" and m["Input -> output"] == "3x224x224 -> 1000"
+    assert m["Multiply-accumulates"] == "1.814 G" and (m["Input"], m["Output"]) == ("3x224x224", "1,000")
     table = at.dataframe[0].value
     assert list(table["layer"])[:5] == ["conv1", "bn1", "relu", "maxpool", "layer1.0"]
     assert dict(zip(table["layer"], table["output shape"], strict=True))["layer4.1"] == "512 x 7 x 7"
