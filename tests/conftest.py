@@ -45,6 +45,11 @@ def rerun(at):
     return at
 
 
+def errors(at) -> list[str]:
+    """The texts of the st.error boxes on the page."""
+    return [e.value for e in at.error]
+
+
 def metrics(at) -> dict[str, str]:
     """Every st.metric on the page: label -> value as shown."""
     return {m.label: m.value for m in at.metric}

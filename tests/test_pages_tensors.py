@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from core import tensors as T
-from tests.conftest import metrics, open_page, plotly_specs, rerun
+from tests.conftest import errors, metrics, open_page, plotly_specs, rerun
 
 BROADCASTING = "pages/10_broadcasting.py"
 GATHER = "pages/11_gather.py"
@@ -21,10 +21,6 @@ TOPK = "pages/12_topk.py"
 CREATION = "pages/13_creation_indexing.py"
 COMBINE = "pages/14_combine_split.py"
 MATH = "pages/15_math.py"
-
-
-def errors(at) -> list[str]:
-    return [e.value for e in at.error]
 
 
 def code_panel(at) -> str:

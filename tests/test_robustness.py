@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as M
 from core import optim2d
 from core import training as T
-from tests.conftest import ROOT, metrics, numbers, open_page, plotly_specs, rerun
+from tests.conftest import ROOT, errors, metrics, numbers, open_page, plotly_specs, rerun
 from ui import links, nav
 
 LESSONS = nav.lessons()
@@ -249,10 +249,6 @@ def test_every_hostile_text_in_every_text_box(app, bound, path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Bad values typed into a lesson
-
-
-def errors(at) -> list[str]:
-    return [e.value for e in at.error]
 
 
 def finite_figures(at) -> bool:
@@ -666,7 +662,7 @@ def test_the_error_boundary_turns_an_unexpected_error_into_a_short_message(monke
     at = AppTest.from_function(script, default_timeout=30)
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert errors(at) == [
         "Something went wrong on this page (ZeroDivisionError). Your settings are kept: change a value or reload "
         "the page to continue."]
 
@@ -690,7 +686,7 @@ def test_a_lesson_stopped_by_a_message_still_gets_what_app_py_draws_after_it():
     at = AppTest.from_function(script, default_timeout=30)
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["That shape is not valid."]
+    assert errors(at) == ["That shape is not valid."]
     assert [m.value for m in at.markdown] == ["the lesson's first part", "drawn after the lesson, like the share button"]
 
 
@@ -712,4 +708,4 @@ def test_the_error_boundary_shows_a_setup_message_in_strict_mode_too(monkeypatch
     at = AppTest.from_function(script, default_timeout=30)
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["This lesson needs torchvision, and it could not be loaded."]
+    assert errors(at) == ["This lesson needs torchvision, and it could not be loaded."]
