@@ -29,12 +29,11 @@ def parse_shape(text: str, *, max_elements: int = MAX_ELEMENTS, max_dims: int = 
     body = (text or "").strip()
     if body[:1] in "([" and body[-1:] in ")]":
         body = body[1:-1].strip()
-    body = body.strip(", ")
-    if not body:
+    parts = [p for p in _SHAPE_SEP.split(body) if p]  # "x" or "*" alone: separators, no sizes
+    if not parts:
         if allow_scalar:
             return ()
         raise InputError("Type a shape: whole numbers separated by commas, e.g. 4,32,14,14.")
-    parts = [p for p in _SHAPE_SEP.split(body) if p]
     dims = []
     for part in parts:
         if not re.fullmatch(r"[+-]?\d{1,9}", part):

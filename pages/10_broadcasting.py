@@ -41,7 +41,6 @@ c1.text_input("Shape of A", key="bc_a", help="Whole numbers separated by commas,
 c2.text_input("Shape of B", key="bc_b", help="e.g. 32,1,1 (a bias per channel)")
 c3.slider("Example: cap every size at", 2, 5, key="bc_cap",
           help="The small example keeps 1s as 1s and caps the other sizes, so it broadcasts exactly like your shapes.")
-links.publish(PARAMS)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

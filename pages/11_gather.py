@@ -75,11 +75,9 @@ if ndim is None:
         parsed_input = parse_tensor(st.session_state["ga_input"], max_elements=4096)
         parsed_index = parse_tensor(st.session_state["ga_index"], max_elements=4096, integer=True)
     except InputError as exc:
-        links.publish(PARAMS)
         fail(str(exc))
     x, index = torch.tensor(parsed_input), torch.tensor(parsed_index)
     if x.dim() > 3 or index.dim() > 3:
-        links.publish(PARAMS)
         fail("This lesson draws tensors of up to 3 dimensions; type a 1-D, 2-D or 3-D tensor.")
     if x.dtype.is_floating_point and bool((x == x.round()).all()):
         x = x.long()  # whole numbers read better without decimals
@@ -88,7 +86,6 @@ dims = list(range(-ndim, ndim))
 if st.session_state["ga_dim"] not in dims:
     st.session_state["ga_dim"] = ndim - 1
 st.segmented_control("dim", dims, key="ga_dim", required=True, help="The dimension along which index chooses.")
-links.publish(PARAMS)
 dim = st.session_state["ga_dim"]
 
 if mode != "Type your own":

@@ -33,7 +33,6 @@ op = st.session_state["tk_op"] or "topk"
 try:
     shape = parse_shape(st.session_state["tk_shape"], max_elements=10_000, max_dims=3)
 except InputError as exc:
-    links.publish(PARAMS)
     fail(f"Shape of x: {exc}")
 nd = len(shape)
 dims = list(range(-nd, nd))
@@ -61,7 +60,6 @@ k = st.session_state["tk_k"]
 c4.toggle("largest", key="tk_largest", disabled=op != "topk", help="topk only: False picks the k smallest.")
 c5.toggle("keepdim", key="tk_keepdim", disabled=op == "topk" or nodim,
           help="Keep the reduced dim with size 1, so the result still lines up with x (handy for broadcasting).")
-links.publish(PARAMS)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -63,7 +63,6 @@ def _shape(key: str, **kw) -> tuple[int, ...]:
     try:
         return parse_shape(ss[key], **kw)
     except InputError as exc:
-        links.publish(PARAMS)
         fail(f"Shape: {exc}")
 
 
@@ -105,7 +104,6 @@ if part == "Create":
             cols[0].number_input("n", min_value=0, max_value=1000, key="cr_n")
         if kind in ("rand", "randn", "randint", "randperm"):
             cols[3].number_input("seed", 0, 10_000, key="cr_seed")
-    links.publish(PARAMS)
     shape = _shape("cr_shape") if kind in ("rand", "randn", "randint", "full") else (1,)
     try:
         made = T.create(kind, shape=shape, start=ss["cr_start"], end=ss["cr_end"], step=ss["cr_step"],
@@ -151,7 +149,6 @@ elif part == "Index":
             b.number_input("value", key="cr_mval")
         else:
             st.text_input("flat indices", key="cr_take", help="Positions in x.flatten(); negative count from the end")
-    links.publish(PARAMS)
     shape = _shape("cr_ishape", max_elements=10_000, max_dims=4)
     x = torch.arange(int(np.prod(shape))).reshape(shape)
     try:
@@ -218,7 +215,6 @@ elif part == "View & strides":
     second = ss["cr_second"]
     if second in ("view", "reshape"):
         c[3].text_input("new shape", key="cr_new", help="-1 means: torch works this size out")
-    links.publish(PARAMS)
     shape = _shape("cr_vshape", max_elements=4096, max_dims=4)
     try:
         dims = (ss["cr_d0"], ss["cr_d1"]) if first == "transpose" else (
@@ -261,7 +257,6 @@ elif part == "View & strides":
 # ---------------------------------------------------------------------------------------------------------
 elif part == "Round trip":
     st.text_input("Shape of a batch (B, C, H, W)", key="cr_rshape")
-    links.publish(PARAMS)
     shape = _shape("cr_rshape", max_elements=100_000, max_dims=4)
     try:
         rt = T.transpose_round_trip(shape)
@@ -302,7 +297,6 @@ else:
     ss["cr_udim"] = min(max(ss["cr_udim"], -(nd + 1)), nd)
     st.slider("unsqueeze(dim)", -(nd + 1), nd, key="cr_udim",
               help=f"For {nd} dims, unsqueeze takes dim in {-(nd + 1)}..{nd}: the new dim's position in the result.")
-    links.publish(PARAMS)
     d = ss["cr_udim"]
     x = torch.zeros(()).expand(*shape)
     u = x.unsqueeze(d)

@@ -61,10 +61,8 @@ if part == "cat vs stack":
     try:
         shapes = [parse_shape(p, max_elements=10_000, max_dims=4) for p in ss["cs_shapes"].split(";") if p.strip()]
     except InputError as exc:
-        links.publish(PARAMS)
         fail(f"Shapes: {exc}")
     if not 1 <= len(shapes) <= 4:
-        links.publish(PARAMS)
         fail("Type between 1 and 4 shapes separated by ';', e.g. 2,3; 4,3.")
     nd = len(shapes[0])
     options = list(range(-(nd + 1), nd + 1))
@@ -72,7 +70,6 @@ if part == "cat vs stack":
         ss["cs_dim"] = 0
     c2.segmented_control("dim", options, key="cs_dim", required=True,
                      help=f"cat takes dim in {-nd}..{nd - 1}; stack also takes {-(nd + 1)} and {nd} (a new dim).")
-    links.publish(PARAMS)
     dim = ss["cs_dim"]
     joined = {"cat": T.cat(shapes, dim), "stack": T.stack(shapes, dim)}
     names = ", ".join(f"t{k}" for k in range(len(shapes)))
@@ -109,7 +106,6 @@ else:
     try:
         shape = parse_shape(ss["cs_shape"], max_elements=10_000, max_dims=4)
     except InputError as exc:
-        links.publish(PARAMS)
         fail(f"Shape of x: {exc}")
     nd = len(shape)
     if ss["cs_sdim"] not in range(-nd, nd):
@@ -128,7 +124,6 @@ else:
         else:
             ss["cs_chunks"] = min(ss["cs_chunks"], 64)
             st.slider("chunks: at most this many pieces", 1, 12, key="cs_chunks")
-    links.publish(PARAMS)
     try:
         if mode == "split(size)":
             res = T.split(shape, ss["cs_sdim"], size=ss["cs_size"])

@@ -44,11 +44,6 @@ part = st.session_state["ma_part"] or "matmul"
 ss = st.session_state
 
 
-def _fail(message: str):
-    links.publish(PARAMS)
-    fail(message)
-
-
 def _x_widgets():
     """Shape and seed of the small integer tensor x (values -5..5) used by norm, reductions and where."""
     c1, c2 = st.columns(2)
@@ -57,7 +52,7 @@ def _x_widgets():
     try:
         shape = parse_shape(ss["ma_xshape"], max_elements=10_000, max_dims=3)
     except InputError as exc:
-        _fail(f"Shape of x: {exc}")
+        fail(f"Shape of x: {exc}")
     return shape, T.small_ints(shape, ss["ma_seed"], -5, 6)
 
 
@@ -91,7 +86,7 @@ if part == "matmul":
         a_shape = parse_shape(ss["ma_a"], max_dims=6)
         b_shape = parse_shape(ss["ma_b"], max_dims=6)
     except InputError as exc:
-        _fail(f"Shape: {exc}")
+        fail(f"Shape: {exc}")
     mm = T.matmul_shapes(a_shape, b_shape)
     m = st.columns(3)
     m[0].metric("A", T.fmt_shape(a_shape))
@@ -100,9 +95,9 @@ if part == "matmul":
     st.markdown("\n".join(f"- {s}" for s in mm.steps))
     if mm.reason:
         st.error(f"{mm.reason}  \ntorch: *{mm.torch_error}*", icon=":material/block:")
-        _fail_code = f"import torch\n\nA = torch.zeros{T.fmt_shape(a_shape)}\nB = torch.zeros{T.fmt_shape(b_shape)}\n"
-        code_panel(_fail_code + f"A @ B  # RuntimeError: {mm.torch_error}\n")
-        _fail("These shapes cannot be multiplied; change one of them.")
+        fail_code = f"import torch\n\nA = torch.zeros{T.fmt_shape(a_shape)}\nB = torch.zeros{T.fmt_shape(b_shape)}\n"
+        code_panel(fail_code + f"A @ B  # RuntimeError: {mm.torch_error}\n")
+        fail("These shapes cannot be multiplied; change one of them.")
     st.caption(f"torch agrees: on shape-only (meta) tensors, A @ B has shape {T.fmt_shape(mm.torch_shape)}.")
 
     # a small example: batch sizes capped at 2, matrix sizes at 4, whole numbers
@@ -139,7 +134,6 @@ if part == "matmul":
                             key=f"ma_{name[0]}_fig")
     terms = " + ".join(f"({F.fmt_value(A0[i, k].item())})·({F.fmt_value(B0[k, j].item())})" for k in range(mdim))
     st.code(f"C[{i}, {j}] = Σ_k A[{i}, k]·B[k, {j}] = {terms} = {F.fmt_value(C0[i, j].item())}", language=None)
-    links.publish(PARAMS)
     code_panel(f"""import torch
 
 A = torch.zeros{T.fmt_shape(a_shape)}
@@ -162,7 +156,6 @@ elif part == "pow · sqrt · exp · log":
     fn = ss["ma_fn"] or "sqrt"
     if fn == "pow":
         c3.slider("exponent p", -3.0, 3.0, key="ma_exp", step=0.5)
-    links.publish(PARAMS)
     lo, hi = ss["ma_range"]
     x = torch.linspace(lo, hi, 41)
     y = T.elementwise(fn, x, ss["ma_exp"])
@@ -197,7 +190,6 @@ elif part == "clamp & clipping":
     c1.slider("clip value c", 0.05, 3.0, key="ma_clip", step=0.05)
     c2.slider("max_norm", 0.1, 5.0, key="ma_maxnorm", step=0.1)
     c3.number_input("seed", 0, 10_000, key="ma_gseed")
-    links.publish(PARAMS)
     g = torch.randn(12, generator=torch.Generator().manual_seed(ss["ma_gseed"])) * 1.5
     try:
         cl = T.clip_gradients(g, ss["ma_clip"], ss["ma_maxnorm"])
@@ -238,7 +230,6 @@ elif part == "norm":
     with c2:
         dim = _dim(x.dim())
     c3.toggle("keepdim", key="ma_keep")
-    links.publish(PARAMS)
     p = float(ss["ma_p"] or "2")
     try:
         r = T.norm(x, p, dim, ss["ma_keep"])
@@ -268,7 +259,6 @@ elif part == "reductions":
     with c2:
         dim = _dim(x.dim())
     c3.toggle("keepdim", key="ma_keep")
-    links.publish(PARAMS)
     op = ss["ma_rop"] or "sum"
     try:
         red = T.reduce(x, op, dim, ss["ma_keep"])
@@ -299,7 +289,6 @@ else:
     c1.segmented_control("mask = x", T.COMPARISONS, key="ma_wop", required=True)
     c2.slider("threshold", -5.0, 5.0, key="ma_wt", step=0.5)
     c3.number_input("else value", -10.0, 10.0, key="ma_wother", step=1.0)
-    links.publish(PARAMS)
     op = ss["ma_wop"] or ">"
     mask, out = T.where(x, op, ss["ma_wt"], ss["ma_wother"])
     m = st.columns(2)

@@ -31,7 +31,6 @@ slope = c1.slider("LeakyReLU negative slope a", 0.0, 1.0, step=0.01, key="act_sl
                   disabled="LeakyReLU" not in shown, help="F.leaky_relu(x, negative_slope=a)")
 beta = c2.slider("softplus β", 0.1, 10.0, step=0.1, key="act_beta", disabled="softplus" not in shown,
                  help="F.softplus(x, beta=β): larger β bends it closer to ReLU")
-links.publish(PARAMS)
 
 if hi - lo < 0.5:
     st.warning("The x range is a single point: widen it to see the curves.")

@@ -107,7 +107,6 @@ st.markdown("`F.cross_entropy` takes raw logits of C classes. It is exactly `F.n
 c1, c2 = st.columns([3, 1])
 text = c1.text_input("logits z (comma-separated, 2 to 10 classes)", key="loss_logits")
 target_class = c2.number_input("true class y", 0, 9, step=1, key="loss_class")
-links.publish(PARAMS)
 
 try:
     logits = parse_numbers(text, max_len=10, min_len=2)

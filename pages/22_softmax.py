@@ -26,10 +26,8 @@ temperature = c2.slider("temperature T", 0.1, 5.0, step=0.05, key="sm_temperatur
 try:
     logits = parse_numbers(text, max_len=10, min_len=2)
 except InputError as exc:
-    links.publish(PARAMS)
     fail(f"{exc} For example: 2.0, 1.0, 0.1, -1.0")
 if any(v != v or abs(v) > 1e4 for v in logits):
-    links.publish(PARAMS)
     fail("Keep every logit a finite number between -10000 and 10000 (the stability demo below adds more).")
 
 
@@ -74,7 +72,6 @@ st.markdown("Adding the same number c to every logit does not change softmax: th
             "subtracts max(z) first, so the largest term is exp(0) = 1. That is what `torch.softmax`, "
             "`F.log_softmax` and `torch.logsumexp` do.")
 shift = st.slider("add c to every logit", 0.0, 200.0, step=1.0, key="sm_shift")
-links.publish(PARAMS)
 stab = fn.softmax_stability(logits, shift)
 cols = st.columns(3)
 cols[0].metric("largest logit z + c", f"{float(stab.logits.max()):.4g}")

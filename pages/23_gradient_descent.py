@@ -31,7 +31,6 @@ name = c1.selectbox("function", NAMES, key="gd_fn")
 x0 = c2.slider("start x₀", -6.0, 6.0, step=0.1, key="gd_x0")
 lr = c3.slider("learning rate lr", 0.001, 1.5, step=0.001, format="%.3f", key="gd_lr")
 steps = c4.slider("steps", 1, 200, key="gd_steps")
-links.publish(PARAMS)
 
 spec = fn.FUNCTIONS_1D[name]
 cols = st.columns([1, 1, 1, 1, 2])

@@ -38,7 +38,6 @@ lr = c[0].slider("learning rate", 0.001, 1.0, step=0.001, format="%.3f", key="lr
 epochs = c[1].slider("epochs", 1, 300, key="lr_epochs")
 momentum = c[2].slider("momentum (torch.optim side only)", 0.0, 0.99, step=0.01, key="lr_momentum",
                        help="0 makes torch.optim.SGD take exactly the same steps as the hand-written loop.")
-links.publish(PARAMS)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -124,7 +124,6 @@ st.caption(f"Without zero_grad, after {calls} call(s) .grad holds {calls} × the
 c1, c2 = st.columns(2)
 lr = c1.slider("learning rate", 0.005, 0.5, step=0.005, format="%.3f", key="bp_lr")
 steps = c2.slider("training steps", 5, 100, key="bp_steps")
-links.publish(PARAMS)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -146,12 +146,10 @@ steps = int(st.session_state["ol_steps"])
 
 with charts:
     if not configs:
-        links.publish(PARAMS)
         fail("Choose at least one optimizer.")
     try:
         trajectories, rows = race(landscape, start, tuple(configs), steps, schedule)
     except InputError as exc:
-        links.publish(PARAMS)
         fail(str(exc))
 
     grid = landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 121)
@@ -192,4 +190,3 @@ st.dataframe(
             help="The step after which the path stays within 1e-3 of the minimum it reached."),
     })
 code_panel(optim2d.lab_code(landscape, start, configs, steps, schedule))
-links.publish(PARAMS)

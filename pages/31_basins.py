@@ -93,7 +93,6 @@ with chart:
     try:
         result, found = basins(landscape, config, n, steps)
     except InputError as exc:
-        links.publish(PARAMS)
         fail(str(exc))
     known = len(landscape.minima)
     categories = optim2d.basin_categories(result, (*landscape.minima, *found))
@@ -117,4 +116,3 @@ with chart:
                 "rate.", icon=":material/info:")
 
 code_panel(optim2d.basins_code(landscape, config, n, steps))
-links.publish(PARAMS)

@@ -130,7 +130,6 @@ else:
             c1.caption("The output has a single cell.")
         if cfg.out_channels > 1:
             c3.selectbox("Output channel", list(range(cfg.out_channels)), key="cv_oc")
-        links.publish(PARAMS)
         if bool(ss.get("cv_play")) != playing:
             st.rerun()  # start or stop the timer
         draw_step(ss.cv_oc, *divmod(ss.cv_pos, ho))
@@ -209,7 +208,6 @@ c[2].number_input("conv1 kernel", 1, 9, key="cv_ws_k1")
 c[3].number_input("conv1 channels", 1, 64, key="cv_ws_c1")
 c[4].number_input("conv2 kernel", 1, 9, key="cv_ws_k2")
 c[5].number_input("conv2 channels", 1, 64, key="cv_ws_c2")
-links.publish(PARAMS)
 
 size, cin, k1, c1_, k2, c2_ = (ss.cv_ws_size, ss.cv_ws_in, ss.cv_ws_k1, ss.cv_ws_c1, ss.cv_ws_k2, ss.cv_ws_c2)
 plan = []

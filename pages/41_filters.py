@@ -53,7 +53,6 @@ c1.multiselect("Hand-made kernels", list(L.FILTERS), key="fl_filters", wrap=True
 c2.slider("Random kernels", 0, 8, key="fl_random", help="Like the filters of an untrained network")
 c3.number_input("Seed", 0, 9999, key="fl_seed")
 c4.toggle("ReLU", key="fl_relu", help="Apply ReLU to the maps, as a CNN does after each convolution")
-links.publish(PARAMS)
 
 ss = st.session_state
 if source == "Upload":

@@ -86,7 +86,6 @@ c[2].slider("stride", 1, 8, key="pl_stride", disabled=adaptive)
 c[3].slider("padding", 0, 3, key="pl_padding", disabled=adaptive)
 c[4].slider("output_size (adaptive)", 1, 16, key="pl_out", disabled=not adaptive)
 st.select_slider("Upsampling scale_factor (section 3)", SCALES, key="pl_scale")
-links.publish(PARAMS)
 
 if source == "Upload":
     if upload is None:

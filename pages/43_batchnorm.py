@@ -129,7 +129,6 @@ c[2].select_slider("Weight std", INITS, key="bn_init", help="1/sqrt(256) = 0.062
 if ss.bn_layer > ss.bn_depth:
     ss.bn_layer = ss.bn_depth
 c[3].slider("Layer to compare", 1, 20, key="bn_layer")
-links.publish(PARAMS)
 
 deep = L.DeepMLPConfig(depth=ss.bn_depth, width=256, activation=ss.bn_act, init_std=ss.bn_init, batch=512,
                        seed=ss.bn_seed)

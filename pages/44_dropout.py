@@ -87,7 +87,6 @@ print(torch.equal(out, x * mask * (1 / (1 - {p:g})))){'' if train else '  # eval
 
 st.subheader("2 · Why 1/(1-p): the average over many masks")
 st.slider("Number of dropout draws", 10, 2000, step=10, key="dr_trials")
-links.publish(PARAMS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing masks ...")

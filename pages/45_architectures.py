@@ -23,7 +23,6 @@ c1, c2 = st.columns([2, 3])
 c1.selectbox("Architecture", NAMES, key="ar_arch")
 c2.radio("Layer table", list(DETAIL), key="ar_detail", horizontal=True,
          help="blocks: modules two levels deep (e.g. layer1.0); every layer: each leaf module")
-links.publish(PARAMS)
 ss = st.session_state
 name = ss.ar_arch
 arch = A.ARCHITECTURES[name]

@@ -12,14 +12,14 @@ from ui.common import code_panel, fail, header
 
 BUILDS = tuple(A.BUILDS)
 PARAMS = {
-    "ma_in": links.Int(1, 1, 3),
-    "ma_hidden": links.Int(20, 1, 64),
-    "ma_out": links.Int(64, 1, 128),
-    "ma_kernel": links.Int(5, 1, 7),
-    "ma_dropout": links.Float(0.0, 0.0, 0.9),
-    "ma_size": links.Int(16, 4, 32),
-    "ma_seed": links.Int(0, 0, 9999),
-    "ma_build": links.Choice("Sequential(OrderedDict)", BUILDS),
+    "an_in": links.Int(1, 1, 3),
+    "an_hidden": links.Int(20, 1, 64),
+    "an_out": links.Int(64, 1, 128),
+    "an_kernel": links.Int(5, 1, 7),
+    "an_dropout": links.Float(0.0, 0.0, 0.9),
+    "an_size": links.Int(16, 4, 32),
+    "an_seed": links.Int(0, 0, 9999),
+    "an_build": links.Choice("Sequential(OrderedDict)", BUILDS),
 }
 
 links.bind(PARAMS)
@@ -30,19 +30,18 @@ header("nn.Module anatomy",
        "and loading a `state_dict`, and `train()` vs `eval()`.")
 ss = st.session_state
 c = st.columns(7)
-c[0].number_input("in_channels", 1, 3, key="ma_in")
-c[1].number_input("conv1 channels", 1, 64, key="ma_hidden")
-c[2].number_input("conv2 channels", 1, 128, key="ma_out")
-c[3].number_input("kernel", 1, 7, key="ma_kernel")
-c[4].slider("Dropout after relu1", 0.0, 0.9, step=0.1, key="ma_dropout", help="0: no dropout layer")
-c[5].number_input("Input size", 4, 32, key="ma_size")
-c[6].number_input("Seed", 0, 9999, key="ma_seed")
+c[0].number_input("in_channels", 1, 3, key="an_in")
+c[1].number_input("conv1 channels", 1, 64, key="an_hidden")
+c[2].number_input("conv2 channels", 1, 128, key="an_out")
+c[3].number_input("kernel", 1, 7, key="an_kernel")
+c[4].slider("Dropout after relu1", 0.0, 0.9, step=0.1, key="an_dropout", help="0: no dropout layer")
+c[5].number_input("Input size", 4, 32, key="an_size")
+c[6].number_input("Seed", 0, 9999, key="an_seed")
 
-cfg = A.AnatomyConfig(ss.ma_in, ss.ma_hidden, ss.ma_out, ss.ma_kernel, round(ss.ma_dropout, 2))
-size, seed, k = ss.ma_size, ss.ma_seed, cfg.kernel
+cfg = A.AnatomyConfig(ss.an_in, ss.an_hidden, ss.an_out, ss.an_kernel, round(ss.an_dropout, 2))
+size, seed, k = ss.an_size, ss.an_seed, cfg.kernel
 out_size = size - 2 * (k - 1)
 if out_size < 1:
-    links.publish(PARAMS)
     fail(f"A {size}x{size} input is too small for two {k}x{k} convolutions without padding: the output would be "
          f"{size} - 2·({k} - 1) = {out_size} pixels wide. Use a larger input or a smaller kernel.")
 
@@ -102,28 +101,27 @@ named = A.key_mapping(models["subclass"], models["Sequential(OrderedDict)"])
 st.dataframe(pd.DataFrame({"subclass": [a for a, _, _ in mapping], "Sequential": [b for _, b, _ in mapping],
                            "Sequential(OrderedDict)": [b for _, b, _ in named],
                            "shape": [str(tuple(s)) for _, _, s in mapping]}),
-             hide_index=True, width="stretch", key="ma_keys")
+             hide_index=True, width="stretch", key="an_keys")
 st.caption("`nn.Sequential` names layers by position: with a dropout layer in between, conv2 becomes `3` instead "
            "of `2`. Named layers keep their names whatever you insert.")
 
 st.subheader("2 · children() vs modules() vs named_parameters()")
-st.radio("Build to inspect", BUILDS, key="ma_build", horizontal=True)
-links.publish(PARAMS)
-model = models[ss.ma_build]
+st.radio("Build to inspect", BUILDS, key="an_build", horizontal=True)
+model = models[ss.an_build]
 cols = st.columns(3)
 with cols[0]:
     st.markdown("`named_children()`: the direct submodules")
     st.dataframe(pd.DataFrame([(n, type(c).__name__) for n, c in model.named_children()],
-                              columns=["name", "module"]), hide_index=True, width="stretch", key="ma_children")
+                              columns=["name", "module"]), hide_index=True, width="stretch", key="an_children")
 with cols[1]:
     st.markdown("`named_modules()`: the model itself, then every submodule")
     st.dataframe(pd.DataFrame([(n or "(the model)", type(c).__name__) for n, c in model.named_modules()],
-                              columns=["name", "module"]), hide_index=True, width="stretch", key="ma_modules")
+                              columns=["name", "module"]), hide_index=True, width="stretch", key="an_modules")
 with cols[2]:
     st.markdown("`named_parameters()`: the tensors an optimizer updates")
     st.dataframe(pd.DataFrame([(n, str(s), c) for n, s, c, _ in A.parameter_table(model)],
                               columns=["name", "shape", "numel"]), hide_index=True, width="stretch",
-                 key="ma_params")
+                 key="an_params")
 st.caption(f"{len(list(model.children()))} children, {len(list(model.modules()))} modules (the model counts "
            f"itself), {len(list(model.parameters()))} parameter tensors. The subclass calls `F.relu`, a function: "
            "it has no module, so it is in neither list.")
@@ -182,7 +180,7 @@ with torch.no_grad():
 flags = pd.DataFrame({"module": list(flags_train), "after model.train()": list(flags_train.values()),
                       "after model.eval()": [mod.training for _, mod in model.named_modules()]})
 cols = st.columns([2, 3])
-cols[0].dataframe(flags, hide_index=True, width="stretch", key="ma_flags")
+cols[0].dataframe(flags, hide_index=True, width="stretch", key="an_flags")
 with cols[1]:
     m = st.columns(2)
     m[0].metric("train: two passes equal?" if drop else "train and eval outputs equal?", str(torch.equal(a, b)))

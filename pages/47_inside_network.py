@@ -47,7 +47,6 @@ if ss.in_model == QUICK:
     try:
         data = D.load_shared("mnist")
     except D.DataUnavailable as exc:
-        links.publish(PARAMS)
         fail(str(exc))
     shared, accuracy = quick_mnist_model(data)
     model = copy.deepcopy(shared)  # a private copy: inspection hooks must not reach other sessions
@@ -68,12 +67,10 @@ else:
 dataset_name = "MNIST" if ss.in_model == QUICK else by_id[ss.in_model]["dataset"]
 n_test = len(data.y_test)
 if n_test == 0:
-    links.publish(PARAMS)
     fail("This dataset has no test images to look at.")
 if ss.in_index > n_test - 1:
     ss.in_index = n_test - 1
 c2.number_input(f"Test image (0 to {min(n_test, 10_000) - 1})", 0, min(n_test, 10_000) - 1, key="in_index")
-links.publish(PARAMS)
 st.caption(about)
 
 i = ss.in_index

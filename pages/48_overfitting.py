@@ -191,7 +191,6 @@ c[0].select_slider("Learning rate (Adam)", LRS, key="of_lr")
 c[1].slider("Steps", 100, 4000, step=100, key="of_steps")
 c[2].slider("Patience", 10, 1000, step=10, key="of_patience")
 c[3].slider("Number of folds K (section 4)", 2, 10, key="of_k")
-links.publish(PARAMS)
 gd_cfg = R.GDConfig(degree=reg_degree, lr=ss.of_lr, steps=ss.of_steps, patience=ss.of_patience)
 run = _gd(data_cfg, gd_cfg)
 marks = {f"best: step {run.best_step}": run.best_step}

@@ -143,7 +143,6 @@ with col_opt:
     o1.slider("Label smoothing", 0.0, 0.3, step=0.05, key="ts_ls")
     o2.number_input("Seed", 0, 10_000, step=1, key="ts_seed")
     st.toggle("Test-time flip augmentation", key="ts_tta", help="Average the predictions for each test image and its mirror.")
-links.publish(PARAMS)
 ss = st.session_state
 
 

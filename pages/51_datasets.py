@@ -79,7 +79,6 @@ if name == "custom":
             bar.empty()
     data = ss.get("ds_custom")
     if data is None:
-        links.publish(PARAMS)
         st.info("No images loaded yet.", icon=":material/photo_library:")
         halt()
     st.success(f"Loaded {ss.get('dsb_custom_note', data.name)}: {len(data.y_train):,} training and "
@@ -94,7 +93,6 @@ else:
         with st.spinner("Loading (decoded once, then kept in memory) ..."):
             data = D.load_shared(name, ss["dsb_cifar_path"] if name == "cifar10" else "")
     except (D.DataUnavailable, D.DataError) as exc:
-        links.publish(PARAMS)
         st.warning(str(exc), icon=":material/dataset:")
         halt()
 
@@ -103,7 +101,6 @@ c1, c2, c3 = st.columns([1, 1, 2])
 c1.radio("Split", ["train", "test"], key="dsb_split", horizontal=True)
 c2.number_input("Sample", 0, 10_000, step=1, key="dsb_seed", help="Another random choice of images.")
 c3.slider("Images per class", 4, 16, key="dsb_per_class")
-links.publish(PARAMS)
 x = data.x_train if ss["dsb_split"] == "train" else data.x_test
 y = data.y_train if ss["dsb_split"] == "train" else data.y_test
 

@@ -39,7 +39,6 @@ c1, c2 = st.columns([3, 2])
 c1.selectbox("Model", options, key="dd_model", format_func=_label,
              help="Models you trained on MNIST in the Training studio appear here.")
 c2.slider("Pen width", 10, 40, key="dd_stroke")
-links.publish(PARAMS)
 
 try:
     mnist = D.load_shared("mnist")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import ROOT, open_page
+from tests.helpers import ROOT, open_page
 from ui import nav
 from ui.common import STRICT
 

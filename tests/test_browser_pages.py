@@ -157,7 +157,7 @@ ACTIONS = {
     "creation_indexing": step_up("cr_seed"),  # Create part, randint: another seed draws other integers
     "combine_split": click_option("cs_dim", "1"),  # cat vs stack along dim 1 instead of 0
     "architectures": choose("ar_arch", "VGG-16"),
-    "module_anatomy": step_up("ma_hidden"),
+    "module_anatomy": step_up("an_hidden"),
     "inside_network": step_up("in_index"),  # another test image: another prediction and other feature maps  # its first slider (dropout) changes no count; more channels do
     "draw_digit": draw_seven,  # its only slider is the pen width; drawing is what makes a prediction
 }

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from tests.conftest import open_page
+from tests.helpers import open_page
 
 PAGE = "pages/52_draw_digit.py"
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core import functions as fn
-from tests.conftest import metrics, open_page, plotly_specs, rerun, table
+from tests.helpers import codes, metrics, open_page, plotly_specs, rerun, table
 
 ACT, LOSS, SOFTMAX = "pages/20_activations.py", "pages/21_losses.py", "pages/22_softmax.py"
 GD, REG, BP = "pages/23_gradient_descent.py", "pages/24_linear_regression.py", "pages/25_backprop.py"
@@ -67,7 +67,7 @@ def test_activations_leaky_slope_drives_the_autograd_curve(app):
     xs, grads = curve["x"], curve["y"]
     assert all(g == pytest.approx(0.3) for x, g in zip(xs, grads, strict=True) if x < -0.01)
     assert all(g == pytest.approx(1.0) for x, g in zip(xs, grads, strict=True) if x > 0.01)
-    assert "negative_slope=0.3" in at.code[0].value
+    assert "negative_slope=0.3" in codes(at)[0]
     assert metrics(at)["saturated share"] == "0%"
 
 
@@ -84,7 +84,7 @@ def test_activations_settings_come_from_the_link(app):
     assert at.selectbox(key="act_focus").value == "tanh"
     assert metrics(at)["max f'(x) of tanh"] == "1.0000"
     assert at.multiselect(key="act_compare").value == ["GELU"]
-    assert "torch.linspace(-3, 3, 401" in at.code[0].value
+    assert "torch.linspace(-3, 3, 401" in codes(at)[0]
 
 
 # ----------------------------------------------------------------------------------------------------- losses
@@ -238,7 +238,7 @@ def test_gradient_descent_settings_come_from_the_link(app):
     at = open_page(app, GD)
     assert at.slider(key="gd_lr").value == pytest.approx(1.1)
     assert "Diverged at step 47" in at.error[0].value
-    assert "lr = 1.1" in at.code[0].value and "return x**2" in at.code[0].value
+    assert "lr = 1.1" in codes(at)[0] and "return x**2" in codes(at)[0]
 
 
 def test_gradient_descent_presets(app):
@@ -250,7 +250,7 @@ def test_gradient_descent_presets(app):
     at.button(key="gd_preset_diverging").click()
     rerun(at)
     assert "Diverged" in at.error[0].value
-    assert "lr = 0.4" in at.code[0].value
+    assert "lr = 0.4" in codes(at)[0]
 
 
 def test_gradient_descent_play_starts_from_the_first_step(app):
@@ -359,7 +359,7 @@ def test_backprop_relu_and_other_seed(app):
     at.number_input(key="bp_seed").set_value(3)
     rerun(at)
     assert table(at, "autograd .grad")["|difference|"].max() < 1e-6
-    assert "torch.relu" in at.code[0].value and "manual_seed(3)" in at.code[0].value
+    assert "torch.relu" in codes(at)[0] and "manual_seed(3)" in codes(at)[0]
 
 
 # ------------------------------------------------------------------------------------- figures, fast path

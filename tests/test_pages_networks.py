@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import open_page, plotly_specs
+from tests.helpers import open_page, plotly_specs
 
 
 def _metrics(at) -> dict:
@@ -340,12 +340,12 @@ def test_module_anatomy_three_builds_agree(app):
 
 def test_module_anatomy_dropout_and_subclass(app):
     at = open_page(app, "pages/46_module_anatomy.py")
-    _set(at, ma_dropout=0.5, ma_build="subclass")
+    _set(at, an_dropout=0.5, an_build="subclass")
     m = _metrics(at)
     assert m["train: two passes equal?"] == "False" and m["eval: two passes equal?"] == "True"
     assert list(at.dataframe[0].value["Sequential"])[2] == "3.weight"  # dropout shifted conv2 to index 3
     assert list(at.dataframe[1].value["name"]) == ["conv1", "drop", "conv2"]  # F.relu is no child
-    _set(at, ma_size=8, ma_kernel=5)
+    _set(at, an_size=8, an_kernel=5)
     assert any("too small for two 5x5 convolutions" in e.value for e in at.error)
 
 

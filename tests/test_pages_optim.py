@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from core import optim2d
-from tests.conftest import decode, numbers, open_page, plotly_specs, rerun, table
+from tests.helpers import decode, numbers, open_page, plotly_specs, rerun, table
 from ui import figures_optim as figures
 from ui import plots
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from core import tensors as T
-from tests.conftest import errors, metrics, open_page, plotly_specs, rerun
+from tests.helpers import codes, errors, metrics, open_page, plotly_specs, rerun
 
 BROADCASTING = "pages/10_broadcasting.py"
 GATHER = "pages/11_gather.py"
@@ -121,7 +121,7 @@ def test_broadcasting_examples_cap_and_link(app):
 
 def test_gather_worked_example_preset(app):
     at = open_page(app, GATHER)
-    assert at.code[0].value == "out = [[1, 1], [4, 3]]"
+    assert codes(at)[0] == "out = [[1, 1], [4, 3]]"
     out = spec_by_title(at, "out")["data"][0]
     assert out["text"] == [["1<br>from [0,0]", "1<br>from [0,0]"], ["4<br>from [1,1]", "3<br>from [1,0]"]]
     # each output cell has the colour of its source: the same colour code as that input cell
@@ -139,7 +139,7 @@ def test_gather_label_probability_preset(app):
     probs, labels = torch.tensor(preset.input), torch.tensor(preset.index).squeeze(1)
     ns = run_code(code_panel(at))
     assert torch.equal(ns["picked"], probs[torch.arange(4), labels])
-    assert at.code[0].value == f"out = {[[round(v, 4)] for v in probs[torch.arange(4), labels].double().tolist()]}"
+    assert codes(at)[0] == f"out = {[[round(v, 4)] for v in probs[torch.arange(4), labels].double().tolist()]}"
 
 
 def test_gather_bad_index_gives_clear_errors(app):
@@ -164,7 +164,7 @@ def test_gather_bad_index_gives_clear_errors(app):
     at.text_area(key="ga_input").set_value("[[1, 2], [3, 4]]")
     at.text_area(key="ga_index").set_value("[[1], [0]]")
     rerun(at)
-    assert not errors(at) and at.code[0].value == "out = [[2], [3]]"
+    assert not errors(at) and codes(at)[0] == "out = [[2], [3]]"
 
 
 def test_gather_random_mode_matches_torch(app):
@@ -175,7 +175,7 @@ def test_gather_random_mode_matches_torch(app):
     at.number_input(key="ga_seed").set_value(42)
     rerun(at)
     x, index = T.random_gather(3, 4, 3, 2, 0, 42)
-    assert at.code[0].value == f"out = {torch.gather(x, 0, index).tolist()}"
+    assert codes(at)[0] == f"out = {torch.gather(x, 0, index).tolist()}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_topk_values_indices_and_shapes(app):
     rerun(at)
     values, indices = torch.topk(x, 3, dim=1)
     assert metrics(at)["values shape"] == "(4, 3)" and metrics(at)["indices shape"] == "(4, 3)"
-    assert at.code[0].value == f"values  = {values.tolist()}\nindices = {indices.tolist()}"
+    assert codes(at)[0] == f"values  = {values.tolist()}\nindices = {indices.tolist()}"
     grid = spec_by_title(at, "x (4, 6)")
     assert len(grid["layout"]["shapes"]) == 12  # 3 outlined winners per row
     assert grid["data"][0]["text"][0][int(indices[0, 0])] == f"{int(values[0, 0])} #1"
@@ -363,8 +363,8 @@ def test_matmul_batch_broadcasting(app):
     at.slider(key="ma_i").set_value(2)
     at.slider(key="ma_j").set_value(1)
     rerun(at)
-    assert at.code[0].value.startswith("C[2, 1] = Σ_k A[2, k]·B[k, 1]")
-    assert at.code[0].value.endswith(f"= {int(ns['C'][0, 0, 2, 1])}")
+    assert codes(at)[0].startswith("C[2, 1] = Σ_k A[2, k]·B[k, 1]")
+    assert codes(at)[0].endswith(f"= {int(ns['C'][0, 0, 2, 1])}")
     at.text_input(key="ma_b").set_value("5,3,2")
     rerun(at)
     assert "A's last dim is 4 but B's second-to-last dim is 3" in errors(at)[0]
@@ -383,7 +383,7 @@ def test_clipping_and_reductions(app):
     at.segmented_control(key="ma_rop").set_value("max")
     rerun(at)
     x = T.small_ints((3, 4), 0, -5, 6)
-    assert at.code[0].value == f"x.max(dim=1) = {x.max(dim=1).values.tolist()}"
+    assert codes(at)[0] == f"x.max(dim=1) = {x.max(dim=1).values.tolist()}"
     assert len(spec_by_title(at, "x")["layout"]["shapes"]) == 3
 
 
@@ -446,7 +446,7 @@ def test_gather_3d_shows_every_input_slice(app):
     at.text_area(key="ga_index").set_value("[[[1, 0]], [[0, 1]]]")
     at.segmented_control(key="ga_dim").set_value(0)
     rerun(at)
-    assert at.code[0].value == "out = [[[5, 2]], [[1, 6]]]"
+    assert codes(at)[0] == "out = [[[5, 2]], [[1, 6]]]"
     assert spec_by_title(at, "out")["data"][0]["text"] == [["5<br>from [1,0,0]", "2<br>from [0,0,1]"]]
     # out slice 0 reads input[1][0][0] and input[0][0][1]: one outline in each input slice
     assert len(spec_by_title(at, "input[0]")["layout"]["shapes"]) == 1

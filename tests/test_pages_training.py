@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import data as D
 from core import models as M
 from core import training as T
-from tests.conftest import ROOT, metrics, open_page, plotly_specs
+from tests.helpers import ROOT, codes, metrics, open_page, plotly_specs
 
 STUDIO = "pages/50_training_studio.py"
 DATASETS = "pages/51_datasets.py"
@@ -79,7 +79,7 @@ def test_preset_sets_every_knob(app, name):
     assert at.session_state["ts_wd"] == preset.train.weight_decay
     if preset.dataset != "cifar10" or D.find_cifar10() is not None:
         assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(preset.model)):,}"
-        assert "torch.optim." + {"sgd": "SGD", "adamw": "AdamW"}[preset.train.optimizer] in at.code[-1].value
+        assert "torch.optim." + {"sgd": "SGD", "adamw": "AdamW"}[preset.train.optimizer] in codes(at)[-1]
 
 
 def test_settings_come_from_the_link():
@@ -90,7 +90,7 @@ def test_settings_come_from_the_link():
     at.run()
     assert not at.exception
     assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(M.ModelConfig('cnnnet', dropout=0.25))):,}"
-    assert "torch.optim.AdamW(model.parameters()" in at.code[-1].value
+    assert "torch.optim.AdamW(model.parameters()" in codes(at)[-1]
 
 
 def test_a_short_run_to_the_end_and_its_results(app):
@@ -116,7 +116,7 @@ def test_a_short_run_to_the_end_and_its_results(app):
     assert len(gallery[0]["data"]) == 16  # the gallery of 16 test predictions
     assert figure(at, "First-layer filters")
     assert {b.label for b in at.get("download_button")} >= {"Weights (.pt)", "Config (.json)"}
-    assert "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)" in at.code[-1].value
+    assert "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)" in codes(at)[-1]
     curves = figure(at, "Loss")
     assert [t["name"] for t in curves["data"] if t.get("showlegend", True)] == ["train", "val", "test"]
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as M
 from core import optim2d
 from core import training as T
-from tests.conftest import ROOT, errors, metrics, numbers, open_page, plotly_specs, rerun
+from tests.helpers import ROOT, codes, errors, metrics, numbers, open_page, plotly_specs, rerun
 from ui import links, nav
 
 LESSONS = nav.lessons()
@@ -323,7 +323,7 @@ def test_gather_dim_from_a_link_that_the_tensors_lack():
                                                "ga_input": "[1, 2, 3]", "ga_index": "[2, 0]"})
     assert not at.exception
     assert at.session_state["ga_dim"] in (-1, 0)  # a 1-D tensor has dims -1 and 0
-    assert at.code[0].value == "out = [3, 1]"
+    assert codes(at)[0] == "out = [3, 1]"
 
 
 def test_topk_k_and_dim_from_a_link_are_clamped_to_the_shape():

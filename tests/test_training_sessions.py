@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import data as D
 from core import models as M
 from core import training as T
-from tests.conftest import ROOT, rerun
+from tests.helpers import ROOT, rerun
 
 STUDIO = "pages/50_training_studio.py"
 

@@ -8,6 +8,7 @@ from typing import NoReturn
 import streamlit as st
 
 from core.system import SetupError
+from ui import links, nav
 
 log = logging.getLogger("pytorch_lab")
 
@@ -24,8 +25,12 @@ _inside = threading.local()  # is this script thread inside run_page? (each sess
 
 
 def run_page(page) -> None:
-    """Run the selected page; an unexpected error becomes a short message, never a traceback."""
+    """Run the selected page; an unexpected error becomes a short message, never a traceback.
+
+    Whatever way the lesson's run ends, the settings it bound go to the URL (ui.links.finish).
+    """
     _inside.page = True
+    links.begin(nav.by_url(getattr(page, "url_path", "")))
     try:
         page.run()
     except _Halt:
@@ -43,6 +48,7 @@ def run_page(page) -> None:
         )
     finally:
         _inside.page = False
+        links.finish()
 
 
 def header(title: str, intro: str) -> None:

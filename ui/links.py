@@ -7,14 +7,19 @@ Usage on a page (widgets get their value from session state, so pass no `value=`
     PARAMS = {"bc_a": links.Text("4,32,14,14"), "bc_seed": links.Int(0, 0, 10_000)}
     links.bind(PARAMS)                       # before the widgets: fills st.session_state from the URL
     st.text_input("Shape A", key="bc_a")
-    ...
-    links.publish(PARAMS)                    # after the widgets: writes non-default values to the URL
 
-Values also survive switching to another page and back (Streamlit drops the state of widgets that were
-not drawn in a run; `publish` keeps a copy). Invalid or hostile URL values fall back to the default with a notice.
+That is all: after every run of the lesson (also one that stopped early on bad input) app.py's `run_page`
+writes the values that differ from the defaults to the URL (`publish`). Keys must start with the lesson's prefix
+from ui/nav.py.
+
+Values survive switching to another page and back, and runs that stop before drawing a widget (a refused input
+above it): Streamlit forgets the state of widgets a run did not draw, so `bind` gives every bound key its value
+again at the start of each run. Invalid or hostile URL values fall back to the default with a notice that names
+the key and says, in the app's own words, what was expected (never the URL's text).
 """
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +27,15 @@ import streamlit as st
 
 _KEEP = "_links_keep"  # session-state dict: last value of every bound widget, across page switches
 _SEEN = "_links_seen"  # query keys already applied in this session (a link applies once, then widgets rule)
+_run = threading.local()  # the lesson of this script run and the params it bound (each run has its own thread)
+
+
+def _number(raw: str, kind: type):
+    """int(raw) or float(raw), with a message in the app's words (Python's own quotes the raw text)."""
+    try:
+        return kind(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError("must be a whole number" if kind is int else "must be a number") from None
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ class Float(Param):
     hi: float = math.inf
 
     def parse(self, raw: str) -> float:
-        value = float(raw)
+        value = _number(raw, float)
         if not math.isfinite(value) or not self.lo <= value <= self.hi:
             raise ValueError(f"must be a number in [{self.lo:g}, {self.hi:g}]")
         return value
@@ -56,7 +70,7 @@ class Int(Param):
     hi: int = 2**31
 
     def parse(self, raw: str) -> int:
-        value = int(raw)
+        value = _number(raw, int)
         if not self.lo <= value <= self.hi:
             raise ValueError(f"must be an integer in [{self.lo}, {self.hi}]")
         return value
@@ -78,10 +92,14 @@ class Bool(Param):
 @dataclass(frozen=True)
 class Choice(Param):
     options: tuple = ()
+    aliases: tuple = ()  # (value an older link used, the option it means now) pairs
 
     def parse(self, raw: str) -> Any:
         for option in self.options:
             if str(option) == raw:
+                return option
+        for old, option in self.aliases:
+            if old == raw:
                 return option
         raise ValueError("is not one of the choices")
 
@@ -111,7 +129,10 @@ class Range(Param):
     hi: float = math.inf
 
     def parse(self, raw: str) -> tuple[float, float]:
-        a, b = (float(part) for part in raw.split(","))
+        parts = raw.split(",")
+        if len(parts) != 2:
+            raise ValueError(f"must be two increasing numbers in [{self.lo:g}, {self.hi:g}]")
+        a, b = (_number(part, float) for part in parts)
         if not (math.isfinite(a) and math.isfinite(b) and self.lo <= a <= b <= self.hi):
             raise ValueError(f"must be two increasing numbers in [{self.lo:g}, {self.hi:g}]")
         return (a, b)
@@ -130,13 +151,45 @@ class Text(Param):
         return raw
 
 
+def begin(lesson) -> None:
+    """A lesson's run starts (called by app.py's run_page): bind checks keys against `lesson.prefix`."""
+    _run.lesson, _run.params = lesson, {}
+
+
+def finish() -> None:
+    """A lesson's run ended, however it ended: publish what it bound (called by run_page)."""
+    try:
+        if getattr(_run, "params", None):
+            publish(_run.params)
+    finally:
+        _run.lesson, _run.params = None, {}
+
+
+def _legacy_query(key: str) -> str | None:
+    """The query value of `key` under the lesson's older prefix (links made before it had its own)."""
+    lesson = getattr(_run, "lesson", None)
+    old = getattr(lesson, "legacy_prefix", None)
+    if not old or not key.startswith(f"{lesson.prefix}_"):
+        return None
+    return st.query_params.get(f"{old}_{key[len(lesson.prefix) + 1:]}")
+
+
 def bind(params: dict[str, Param]) -> None:
-    """Give every bound widget key its value before the widgets are drawn: URL, then kept value, then default."""
+    """Give every bound widget key its value before the widgets are drawn: URL, then current, kept, default."""
+    lesson = getattr(_run, "lesson", None)
+    if lesson is not None and lesson.prefix:
+        foreign = [key for key in params if not key.startswith(f"{lesson.prefix}_")]
+        if foreign:
+            raise ValueError(f"{lesson.path} binds {foreign}: its keys must start with {lesson.prefix}_")
+    if getattr(_run, "params", None) is not None:
+        _run.params.update(params)
     keep = st.session_state.setdefault(_KEEP, {})
     seen = st.session_state.setdefault(_SEEN, set())
     rejected = []
     for key, param in params.items():
         raw = st.query_params.get(key)
+        if raw is None:
+            raw = _legacy_query(key)
         if raw is not None and key not in seen:
             seen.add(key)
             try:
@@ -146,8 +199,9 @@ def bind(params: dict[str, Param]) -> None:
                 rejected.append(f"`{key}` {exc if str(exc) else 'is invalid'}")
                 st.session_state[key] = param.default
                 continue
-        if key not in st.session_state:
-            st.session_state[key] = keep.get(key, param.default)
+        # Set every run, also when unchanged: a value set through the session-state API outlives a run that
+        # did not draw its widget (Streamlit drops the widget's own state then, e.g. below a refused input).
+        st.session_state[key] = st.session_state[key] if key in st.session_state else keep.get(key, param.default)
     if rejected:
         st.info("Some values in the link were not valid and were reset to their defaults: " + "; ".join(rejected),
                 icon=":material/link_off:")
@@ -164,8 +218,10 @@ def publish(params: dict[str, Param]) -> None:
         seen.add(key)
         if value != param.default:
             wanted[key] = param.dump(value)
+    lesson = getattr(_run, "lesson", None)
+    old = f"{lesson.legacy_prefix}_" if getattr(lesson, "legacy_prefix", None) else None
     for key in list(st.query_params):
-        if key in params and key not in wanted:
+        if (key in params and key not in wanted) or (old and key.startswith(old)):
             del st.query_params[key]
     for key, value in wanted.items():
         if st.query_params.get(key) != value:

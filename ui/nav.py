@@ -13,6 +13,9 @@ class Lesson:
     title: str
     icon: str  # a Material icon, as st.Page takes it
     blurb: str  # one line for the home page
+    prefix: str = ""  # every widget key of the lesson starts with f"{prefix}_" (unique across lessons)
+    parts: str | None = None  # key of the control that switches the lesson between parts (its options are the parts)
+    legacy_prefix: str | None = None  # links made before the lesson got its own prefix used this one
 
     @property
     def url(self) -> str:
@@ -27,65 +30,67 @@ class Lesson:
 SECTIONS: dict[str, list[Lesson]] = {
     "Tensors": [
         Lesson("pages/10_broadcasting.py", "Broadcasting", ":material/open_in_full:",
-               "Align shapes from the right, see which dims stretch; expand vs repeat."),
+               "Align shapes from the right, see which dims stretch; expand vs repeat.", prefix="bc"),
         Lesson("pages/11_gather.py", "gather", ":material/call_merge:",
-               "Which input cell lands in each output cell, for any dim."),
+               "Which input cell lands in each output cell, for any dim.", prefix="ga", parts="ga_mode"),
         Lesson("pages/12_topk.py", "topk, max, argmax", ":material/leaderboard:",
-               "Select the largest k along a dim; keepdim; flattened vs per-dim argmax."),
+               "Select the largest k along a dim; keepdim; flattened vs per-dim argmax.", prefix="tk"),
         Lesson("pages/13_creation_indexing.py", "Creation, indexing & shape", ":material/grid_on:",
-               "rand/arange/linspace..., slicing, masks, view vs reshape vs permute, strides."),
+               "rand/arange/linspace..., slicing, masks, view vs reshape vs permute, strides.",
+               prefix="cr", parts="cr_part"),
         Lesson("pages/14_combine_split.py", "Combine & split", ":material/join:",
-               "cat vs stack, split and chunk, with the shape algebra."),
+               "cat vs stack, split and chunk, with the shape algebra.", prefix="cs", parts="cs_part"),
         Lesson("pages/15_math.py", "Math & statistics", ":material/functions:",
-               "matmul with batch broadcasting, clamp, norm, reductions, where."),
+               "matmul with batch broadcasting, clamp, norm, reductions, where.", prefix="ma", parts="ma_part"),
     ],
     "Functions & gradients": [
         Lesson("pages/20_activations.py", "Activations", ":material/show_chart:",
-               "f(x) and f'(x) from autograd; where each activation saturates."),
+               "f(x) and f'(x) from autograd; where each activation saturates.", prefix="act"),
         Lesson("pages/21_losses.py", "Losses", ":material/trending_down:",
-               "MSE, cross-entropy and friends, and the gradient each one sends back."),
+               "MSE, cross-entropy and friends, and the gradient each one sends back.", prefix="loss"),
         Lesson("pages/22_softmax.py", "Softmax", ":material/bar_chart:",
-               "Temperature, the Jacobian, and why log-sum-exp keeps it stable."),
+               "Temperature, the Jacobian, and why log-sum-exp keeps it stable.", prefix="sm"),
         Lesson("pages/23_gradient_descent.py", "Gradient descent in 1D", ":material/south_east:",
-               "Step by step down a curve: too small, just right, oscillating, diverging."),
+               "Step by step down a curve: too small, just right, oscillating, diverging.", prefix="gd"),
         Lesson("pages/24_linear_regression.py", "Linear regression", ":material/scatter_plot:",
-               "A hand-derived gradient and torch.optim fit the same line."),
+               "A hand-derived gradient and torch.optim fit the same line.", prefix="lr"),
         Lesson("pages/25_backprop.py", "Chain rule & backprop", ":material/account_tree:",
-               "Manual gradients next to .grad; retain_graph; forgetting zero_grad."),
+               "Manual gradients next to .grad; retain_graph; forgetting zero_grad.", prefix="bp"),
     ],
     "Optimization": [
         Lesson("pages/30_optimizer_lab.py", "Optimizer lab", ":material/explore:",
-               "SGD, momentum, Adam... from torch.optim racing on 2D functions."),
+               "SGD, momentum, Adam... from torch.optim racing on 2D functions.", prefix="ol"),
         Lesson("pages/31_basins.py", "Basins of attraction", ":material/blur_on:",
-               "Colour every start point by the minimum it reaches."),
+               "Colour every start point by the minimum it reaches.", prefix="bs"),
     ],
     "Networks": [
         Lesson("pages/40_convolution.py", "Convolution arithmetic", ":material/filter_center_focus:",
-               "Output sizes, parameters, and the kernel sliding over the input."),
+               "Output sizes, parameters, and the kernel sliding over the input.", prefix="cv"),
         Lesson("pages/41_filters.py", "Filters on an image", ":material/filter:",
-               "Edge, blur and sharpen kernels on real MNIST/CIFAR images."),
+               "Edge, blur and sharpen kernels on real MNIST/CIFAR images.", prefix="fl"),
         Lesson("pages/42_pooling.py", "Pooling & upsampling", ":material/photo_size_select_small:",
-               "Max, average and adaptive pooling; nearest and bilinear interpolation."),
+               "Max, average and adaptive pooling; nearest and bilinear interpolation.", prefix="pl"),
         Lesson("pages/43_batchnorm.py", "BatchNorm", ":material/equalizer:",
-               "Batch vs running statistics, train vs eval, activations with and without BN."),
+               "Batch vs running statistics, train vs eval, activations with and without BN.", prefix="bn"),
         Lesson("pages/44_dropout.py", "Dropout", ":material/grain:",
-               "Random masks in train mode, identity in eval, and the 1/(1-p) scaling."),
+               "Random masks in train mode, identity in eval, and the 1/(1-p) scaling.", prefix="dr"),
         Lesson("pages/45_architectures.py", "Architectures", ":material/lan:",
-               "LeNet to DenseNet: parameters, layer tables, FLOPs, key blocks."),
+               "LeNet to DenseNet: parameters, layer tables, FLOPs, key blocks.", prefix="ar"),
         Lesson("pages/46_module_anatomy.py", "nn.Module anatomy", ":material/widgets:",
-               "One model built three ways; children, modules, parameters, state_dict."),
+               "One model built three ways; children, modules, parameters, state_dict.",
+               prefix="an", legacy_prefix="ma"),  # its links once shared Math's "ma_" keys
         Lesson("pages/47_inside_network.py", "Inside a trained network", ":material/visibility:",
-               "Filters, feature maps and probabilities of a model trained on MNIST."),
+               "Filters, feature maps and probabilities of a model trained on MNIST.", prefix="in"),
         Lesson("pages/48_overfitting.py", "Overfitting & regularisation", ":material/tune:",
-               "Polynomial degree, weight decay, early stopping, K-fold."),
+               "Polynomial degree, weight decay, early stopping, K-fold.", prefix="of"),
     ],
     "Training": [
         Lesson("pages/50_training_studio.py", "Training studio", ":material/model_training:",
-               "Train on MNIST or CIFAR-10 with live curves, then inspect the model."),
+               "Train on MNIST or CIFAR-10 with live curves, then inspect the model.", prefix="ts", parts="ts_dataset"),
         Lesson("pages/51_datasets.py", "Datasets", ":material/photo_library:",
-               "MNIST, Fashion-MNIST, CIFAR-10 and your own ImageFolder, previewed."),
+               "MNIST, Fashion-MNIST, CIFAR-10 and your own ImageFolder, previewed.", prefix="dsb", parts="dsb_dataset"),
         Lesson("pages/52_draw_digit.py", "Draw a digit", ":material/draw:",
-               "Draw a digit and watch an MNIST model classify it live."),
+               "Draw a digit and watch an MNIST model classify it live.", prefix="dd"),
     ],
 }
 
@@ -95,3 +100,15 @@ HOME = Lesson("pages/00_home.py", "Home", ":material/home:", "What each section 
 def lessons() -> list[Lesson]:
     """Every lesson whose page file exists, in menu order."""
     return [lesson for group in SECTIONS.values() for lesson in group if (ROOT / lesson.path).exists()]
+
+
+def by_url(url_path: str) -> Lesson | None:
+    """The lesson served at this URL path (None for the home page or an unknown path)."""
+    return next((lesson for group in SECTIONS.values() for lesson in group if lesson.url == url_path), None)
+
+
+def by_path(path: str | Path) -> Lesson | None:
+    """The lesson whose page file this is (absolute, or relative to the project root)."""
+    target = (ROOT / path).resolve()
+    return next((lesson for group in SECTIONS.values() for lesson in group
+                 if (ROOT / lesson.path).resolve() == target), None)
