@@ -1,15 +1,16 @@
 import pandas as pd
 import streamlit as st
 
-from core import tensors as T
+from core import broadcasting
 from core.parsing import InputError, parse_shape
-from ui import figures_tensors as F
+from core.tensor_common import fmt_shape
+from ui import figures_tensors as figures
 from ui import links
 from ui.common import code_panel, fail, halt, header
 
 PARAMS = {
-    "bc_a": links.Text("4,32,14,14", max_len=60),
-    "bc_b": links.Text("32,1,1", max_len=60),
+    "bc_a": links.Text("4,32,14,14", max_len=60, refused=("x", "4,,a"), accepted="8,32,14,14"),
+    "bc_b": links.Text("32,1,1", max_len=60, refused=("*", "3,-1"), accepted="32,1,14"),
     "bc_cap": links.Int(3, 2, 5),
     "bc_stretch": links.Choice("B", ("A", "B")),
 }
@@ -45,17 +46,17 @@ c3.slider("Example: cap every size at", 2, 5, key="bc_cap",
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _broadcast(a, b):
-    return T.broadcast(a, b)
+    return broadcasting.broadcast(a, b)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _example(a_small, b_small):
-    return T.broadcast_example(a_small, b_small)
+    return broadcasting.broadcast_example(a_small, b_small)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _expand_vs_repeat(source, target):
-    return T.expand_vs_repeat(source, target)
+    return broadcasting.expand_vs_repeat(source, target)
 
 
 shapes = {}
@@ -68,14 +69,14 @@ a, b = shapes["A"], shapes["B"]
 bc = _broadcast(a, b)
 
 m1, m2, m3 = st.columns(3)
-m1.metric("A", T.fmt_shape(a))
-m2.metric("B", T.fmt_shape(b))
-m3.metric("Result shape", T.fmt_shape(bc.shape) if bc.ok else "does not broadcast")
+m1.metric("A", fmt_shape(a))
+m2.metric("B", fmt_shape(b))
+m3.metric("Result shape", fmt_shape(bc.shape) if bc.ok else "does not broadcast")
 
 st.subheader("1 · Line the shapes up from the right")
-st.plotly_chart(F.alignment(bc.dims), key="bc_align_fig")
+st.plotly_chart(figures.alignment(bc.dims), key="bc_align_fig")
 st.markdown("\n".join(f"- `{line}`" for line in bc.steps()))
-a_txt, b_txt = T.fmt_shape(a), T.fmt_shape(b)
+a_txt, b_txt = fmt_shape(a), fmt_shape(b)
 if bc.ok:
     st.caption(f"torch agrees: `torch.broadcast_shapes({a_txt}, {b_txt})` returns "
                f"`torch.Size({list(bc.torch_shape)})`.")
@@ -83,63 +84,43 @@ else:
     st.error(bc.reason(), icon=":material/block:")
     st.markdown(f"What torch says for `a + b`: `RuntimeError: {bc.torch_error}`  \n"
                 "(torch counts dims from the left of the result, as the alignment above does.)")
-    code_panel(f"""import torch
-
-a = torch.zeros{a_txt}
-b = torch.zeros{b_txt}
-a + b  # RuntimeError: {bc.torch_error}
-""")
+    code_panel(broadcasting.broadcast_error_code(bc))
     halt()
 
 st.subheader("2 · A small example, computed by torch")
-a_small, b_small = T.example_shapes(bc, st.session_state["bc_cap"])
+a_small, b_small = broadcasting.example_shapes(bc, st.session_state["bc_cap"])
 ex = _example(a_small, b_small)
 out_shape = tuple(ex.out.shape)
-st.markdown(f"A small **a** of shape `{T.fmt_shape(a_small)}` holds 0, 1, 2, ...; **b** of shape "
-            f"`{T.fmt_shape(b_small)}` holds {ex.scale}, {2 * ex.scale}, {3 * ex.scale}, ... so in `a + b` (shape "
-            f"`{T.fmt_shape(out_shape)}`) you read b's value in the {ex.scale}s and a's value in the rest. "
+st.markdown(f"A small **a** of shape `{fmt_shape(a_small)}` holds 0, 1, 2, ...; **b** of shape "
+            f"`{fmt_shape(b_small)}` holds {ex.scale}, {2 * ex.scale}, {3 * ex.scale}, ... so in `a + b` (shape "
+            f"`{fmt_shape(out_shape)}`) you read b's value in the {ex.scale}s and a's value in the rest. "
             "Outlined cells are really stored; the others are the same memory read again (stride 0).")
-lead = F.slice_picker(out_shape, "bc_slice")
-
-
-def _stretched(t, shape):
-    """t expanded to the result shape, and a mask of the cells that are stored (index 0 on stretched dims)."""
-    import torch
-
-    e = t.expand(shape)
-    pad = (1,) * (len(shape) - t.dim()) + tuple(t.shape)
-    coords = torch.meshgrid(*[torch.arange(s) for s in shape], indexing="ij") if shape else []
-    stored = torch.ones(shape, dtype=torch.bool)
-    for c, own, full in zip(coords, pad, shape, strict=True):
-        if own == 1 and full > 1:
-            stored &= c == 0
-    return e, stored
-
+lead = figures.slice_picker(out_shape, "bc_slice")
+rl, cl = f"dim {len(out_shape) - 2}", f"dim {len(out_shape) - 1}"
 
 cols = st.columns(3)
 for col, (label, t) in zip(cols[:2], (("a", ex.a), ("b", ex.b)), strict=True):
-    e, stored = _stretched(t, out_shape)
+    e, stored = broadcasting.stretched(t, out_shape)
     with col:
-        st.plotly_chart(F.grid(e[lead], highlight=stored[lead], title=f"{label} stretched to {T.fmt_shape(out_shape)}",
-                               row_label=f"dim {len(out_shape) - 2}", col_label=f"dim {len(out_shape) - 1}"),
-                        key=f"bc_{label}_fig")
+        st.plotly_chart(figures.grid(e[lead], highlight=stored[lead], row_label=rl, col_label=cl,
+                                     title=f"{label} stretched to {fmt_shape(out_shape)}"), key=f"bc_{label}_fig")
 with cols[2]:
-    st.plotly_chart(F.grid(ex.out[lead], title="a + b", colorscale="Greens", row_label=f"dim {len(out_shape) - 2}",
-                           col_label=f"dim {len(out_shape) - 1}"), key="bc_out_fig")
+    st.plotly_chart(figures.grid(ex.out[lead], title="a + b", colorscale="Greens", row_label=rl, col_label=cl),
+                    key="bc_out_fig")
 
 st.subheader("3 · expand (a view) vs repeat (a copy)")
 st.radio("Stretch which tensor to the result shape?", ("A", "B"), key="bc_stretch", horizontal=True)
 src = a if st.session_state["bc_stretch"] == "A" else b
 evr = _expand_vs_repeat(src, bc.shape)
 rows = [
-    {"tensor": "x (source)", "shape": T.fmt_shape(src), "stride": "", "storage bytes": evr.source_bytes,
+    {"tensor": "x (source)", "shape": fmt_shape(src), "stride": "", "storage bytes": evr.source_bytes,
      "same data_ptr as x": "", "sees x.fill_(1)": ""},
-    {"tensor": "x.expand(...)", "shape": T.fmt_shape(bc.shape), "stride": str(evr.expand_stride),
+    {"tensor": "x.expand(...)", "shape": fmt_shape(bc.shape), "stride": str(evr.expand_stride),
      "storage bytes": evr.expand_bytes, "same data_ptr as x": evr.expand_shares,
      "sees x.fill_(1)": evr.expand_sees_write},
 ]
 if evr.repeat_skipped is None:
-    rows.append({"tensor": f"x.repeat{evr.repeats}", "shape": T.fmt_shape(bc.shape), "stride": str(evr.repeat_stride),
+    rows.append({"tensor": f"x.repeat{evr.repeats}", "shape": fmt_shape(bc.shape), "stride": str(evr.repeat_stride),
                  "storage bytes": evr.repeat_bytes, "same data_ptr as x": evr.repeat_shares,
                  "sees x.fill_(1)": evr.repeat_sees_write})
 st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, key="bc_evr_table")
@@ -150,22 +131,4 @@ else:
                 f"`repeat` allocates **{evr.repeat_bytes:,} bytes** and copies. Broadcasting in `a + b` works like "
                 "expand: no copy of the inputs is ever made.")
 
-tgt = ", ".join(map(str, bc.shape))
-code_panel(f"""import torch
-
-# the small example (every size above 1 capped at {st.session_state["bc_cap"]})
-a = torch.arange({ex.a.numel()}).reshape{T.fmt_shape(a_small)}
-b = torch.arange(1, {ex.b.numel() + 1}).reshape{T.fmt_shape(b_small)} * {ex.scale}
-c = a + b
-print(c.shape)  # torch.Size({list(out_shape)})
-
-# your shapes
-print(torch.broadcast_shapes({a_txt}, {b_txt}))  # torch.Size({list(bc.shape)})
-
-# expand: a view (stride 0, no copy) vs repeat: a copy
-x = torch.zeros{T.fmt_shape(src)}
-e = x.expand({tgt})
-print(e.stride(), e.untyped_storage().nbytes(), e.data_ptr() == x.data_ptr())  # {evr.expand_stride} {evr.expand_bytes} {evr.expand_shares}
-""" + ("" if evr.repeat_skipped else f"""r = x.repeat{evr.repeats}
-print(r.stride(), r.untyped_storage().nbytes(), r.data_ptr() == x.data_ptr())  # {evr.repeat_stride} {evr.repeat_bytes} {evr.repeat_shares}
-"""))
+code_panel(broadcasting.broadcast_code(bc, ex, evr, st.session_state["bc_cap"]))

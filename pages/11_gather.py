@@ -2,20 +2,23 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core import tensors as T
+from core import gather
 from core.parsing import InputError, parse_tensor
-from ui import figures_tensors as F
+from core.tensor_common import fmt_shape, source_ids
+from ui import figures_tensors as figures
 from ui import links
 from ui.common import code_panel, fail, header
 
-PRESETS = T.gather_presets(seed=0)
-MODES = ("Preset", "Random", "Type your own")
+PRESETS = gather.gather_presets(seed=0)
+MODES = {"preset": "Preset", "random": "Random", "typed": "Type your own"}  # option -> label
 PARAMS = {
-    "ga_mode": links.Choice("Preset", MODES),
+    "ga_mode": links.Choice("preset", tuple(MODES), aliases=tuple((label, mode) for mode, label in MODES.items())),
     "ga_preset": links.Choice("worked", tuple(PRESETS)),
     "ga_dim": links.Int(1, -3, 2),
-    "ga_input": links.Text("[[1, 2], [3, 4]]", max_len=2000),
-    "ga_index": links.Text("[[0, 0], [1, 0]]", max_len=2000),
+    "ga_input": links.Text("[[1, 2], [3, 4]]", max_len=2000, refused=("[[1, 2], [3]]", "[[1, 2], [3, x]]"),
+                           accepted="[[5, 6], [7, 8]]", shown_with=(("ga_mode", "typed"),)),
+    "ga_index": links.Text("[[0, 0], [1, 0]]", max_len=2000, refused=("[[0, 0], [2, 0]]", "[[0.5, 0]]"),
+                           accepted="[[1, 1], [0, 0]]", shown_with=(("ga_mode", "typed"),)),
     "ga_rows": links.Int(3, 1, 8),
     "ga_cols": links.Int(4, 1, 8),
     "ga_irows": links.Int(3, 1, 8),
@@ -33,26 +36,21 @@ def _use_preset():
     st.session_state["ga_dim"] = PRESETS[st.session_state["ga_preset"]].dim
 
 
-def _literal(t: torch.Tensor) -> list:
-    """A tensor as a Python list that reads well (floats to 4 decimals) and rebuilds the same tensor."""
-    return t.double().round(decimals=4).tolist() if t.dtype.is_floating_point else t.tolist()
-
-
 def _edit(current_input: list, current_index: list):
     st.session_state["ga_input"] = str(current_input)
     st.session_state["ga_index"] = str(current_index)
-    st.session_state["ga_mode"] = "Type your own"
+    st.session_state["ga_mode"] = "typed"
 
 
-st.segmented_control("Tensors", MODES, key="ga_mode", required=True)
-mode = st.session_state["ga_mode"] or "Preset"
-if mode == "Preset":
+def preset_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     st.selectbox("Preset", list(PRESETS), key="ga_preset", format_func=lambda k: PRESETS[k].name,
                  on_change=_use_preset)
     preset = PRESETS[st.session_state["ga_preset"]]
     st.info(preset.note, icon=":material/lightbulb:")
-    x, index = torch.tensor(preset.input), torch.tensor(preset.index)
-elif mode == "Random":
+    return torch.tensor(preset.input), torch.tensor(preset.index)
+
+
+def random_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     c = st.columns(5)
     c[0].slider("input rows", 1, 8, key="ga_rows")
     c[1].slider("input cols", 1, 8, key="ga_cols")
@@ -60,17 +58,15 @@ elif mode == "Random":
     c[3].slider("index cols", 1, 8, key="ga_icols")
     c[4].number_input("seed", 0, 10_000, key="ga_seed")
     dim_for_values = st.session_state["ga_dim"] if -2 <= st.session_state["ga_dim"] <= 1 else 1
-    x, index = T.random_gather(st.session_state["ga_rows"], st.session_state["ga_cols"], st.session_state["ga_irows"],
-                               st.session_state["ga_icols"], dim_for_values, st.session_state["ga_seed"])
-else:
+    return gather.random_gather(st.session_state["ga_rows"], st.session_state["ga_cols"],
+                                st.session_state["ga_irows"], st.session_state["ga_icols"], dim_for_values,
+                                st.session_state["ga_seed"])
+
+
+def typed_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     c1, c2 = st.columns(2)
     c1.text_area("input", key="ga_input", height=110, help="Nested brackets like Python: [[1, 2], [3, 4]]")
     c2.text_area("index (whole numbers)", key="ga_index", height=110)
-    x = index = None
-
-# dim: the widget's options follow the number of dims of the tensors above
-ndim = x.dim() if x is not None else None
-if ndim is None:
     try:
         parsed_input = parse_tensor(st.session_state["ga_input"], max_elements=4096)
         parsed_index = parse_tensor(st.session_state["ga_index"], max_elements=4096, integer=True)
@@ -81,56 +77,66 @@ if ndim is None:
         fail("This lesson draws tensors of up to 3 dimensions; type a 1-D, 2-D or 3-D tensor.")
     if x.dtype.is_floating_point and bool((x == x.round()).all()):
         x = x.long()  # whole numbers read better without decimals
-    ndim = max(x.dim(), 1)
+    return x, index
+
+
+SOURCES = {"preset": preset_tensors, "random": random_tensors, "typed": typed_tensors}
+# A label also maps to itself: AppTest lists a control's options by their labels, and tests pick parts by them.
+st.segmented_control("Tensors", tuple(MODES), key="ga_mode", required=True, format_func=lambda m: MODES.get(m, m))
+mode = st.session_state["ga_mode"] or "preset"
+x, index = SOURCES[mode]()
+
+# dim: the widget's options follow the number of dims of the tensors above
+ndim = max(x.dim(), 1)
 dims = list(range(-ndim, ndim))
 if st.session_state["ga_dim"] not in dims:
     st.session_state["ga_dim"] = ndim - 1
 st.segmented_control("dim", dims, key="ga_dim", required=True, help="The dimension along which index chooses.")
 dim = st.session_state["ga_dim"]
 
-if mode != "Type your own":
+if mode != "typed":
     st.button("Edit these tensors", icon=":material/edit:", key="ga_edit", on_click=_edit,
-              args=(_literal(x), index.tolist()))
+              args=(gather.literal(x), index.tolist()))
 
 try:
-    g = T.gather(x, dim, index)
+    g = gather.gather(x, dim, index)
 except InputError as exc:
     fail(str(exc))
 
 st.markdown(f"**The rule for dim={dim}:** `{g.rule()}`")
-out_list = _literal(g.out)
+out_list = gather.literal(g.out)
 st.markdown(f"**Result** `out = torch.gather(input, {dim}, index)` has the shape of index, "
-            f"`{T.fmt_shape(g.out.shape)}`:")
+            f"`{fmt_shape(g.out.shape)}`:")
 st.code(f"out = {out_list}", language="python")
 
 # 3-D tensors: one 2-D slice at a time (the output slice, and the same slice of input and index)
-lead = F.slice_picker(tuple(g.out.shape), "ga_slice") if g.out.dim() > 2 else ()
-flat_of_input = T.source_ids(tuple(x.shape))
+lead = figures.slice_picker(tuple(g.out.shape), "ga_slice") if g.out.dim() > 2 else ()
+flat_of_input = source_ids(tuple(x.shape))
 src = g.sources[lead] if lead else g.sources  # (..., ndim)
 src_np = src.numpy()
 src_flat = np.ravel_multi_index(tuple(np.moveaxis(src_np, -1, 0)), tuple(x.shape)) if src_np.size else src_np
 out_np, idx_np = g.out[lead].numpy(), g.index[lead].numpy()
 coord = np.vectorize(lambda *c: "[" + ",".join(str(int(v)) for v in c) + "]", otypes=[object])
 src_text = coord(*np.moveaxis(src_np, -1, 0))
-out_text = np.vectorize(lambda v, s: f"{F.fmt_value(v)}<br>from {s}", otypes=[object])(out_np, src_text)
-idx_text = np.vectorize(lambda v: F.fmt_value(v), otypes=[object])(idx_np)
+out_text = np.vectorize(lambda v, s: f"{figures.fmt_value(v)}<br>from {s}", otypes=[object])(out_np, src_text)
+idx_text = np.vectorize(lambda v: figures.fmt_value(v), otypes=[object])(idx_np)
 
 rl, cl = (f"dim {g.out.dim() - 2}", f"dim {g.out.dim() - 1}")
-values_text = np.vectorize(F.fmt_value, otypes=[object])
+values_text = np.vectorize(figures.fmt_value, otypes=[object])
 
 
 def _input_grid(i=None):
     """input (or its slice input[i] for 3-D tensors), coloured by cell; outlined where the shown out cells read."""
     ids, values = (flat_of_input, x) if i is None else (flat_of_input[i], x[i])
-    title = f"input {T.fmt_shape(x.shape)}" if i is None else f"input[{i}]"
-    st.plotly_chart(F.source_grid(ids.numpy(), values_text(values.numpy()), title=title,
-                                  highlight=np.isin(ids.numpy(), src_flat), row_label=rl, col_label=cl),
+    title = f"input {fmt_shape(x.shape)}" if i is None else f"input[{i}]"
+    st.plotly_chart(figures.source_grid(ids.numpy(), values_text(values.numpy()), title=title,
+                                        highlight=np.isin(ids.numpy(), src_flat), row_label=rl, col_label=cl),
                     key=f"ga_input_fig{'' if i is None else i}")
 
 
 if x.dim() > 2:  # sources can sit in any slice of input (when dim=0), so show the slices side by side
     shown = min(x.shape[0], 4)
-    st.caption(f"input {T.fmt_shape(x.shape)}, slice by slice" + (f" (first {shown})" if shown < x.shape[0] else "")
+    st.caption(f"input {fmt_shape(x.shape)}, slice by slice" + (f" (first {shown})" if shown < x.shape[0] else "")
                + ". Outlined: the cells that the out slice below copies.")
     for i, col in enumerate(st.columns(shown)):
         with col:
@@ -142,11 +148,11 @@ else:
         _input_grid()
         st.caption("Outlined: cells that some output cell copies.")
 with c2:
-    st.plotly_chart(F.source_grid(src_flat, idx_text, title=f"index {T.fmt_shape(index.shape)}", row_label=rl,
-                                  col_label=cl), key="ga_index_fig")
+    st.plotly_chart(figures.source_grid(src_flat, idx_text, title=f"index {fmt_shape(index.shape)}", row_label=rl,
+                                        col_label=cl), key="ga_index_fig")
 with c3:
-    st.plotly_chart(F.source_grid(src_flat, out_text, title=f"out {T.fmt_shape(g.out.shape)}", row_label=rl,
-                                  col_label=cl), key="ga_out_fig")
+    st.plotly_chart(figures.source_grid(src_flat, out_text, title=f"out {fmt_shape(g.out.shape)}", row_label=rl,
+                                        col_label=cl), key="ga_out_fig")
 
 cells = [tuple(int(v) for v in c) for c in np.ndindex(*g.out.shape)][:400]
 if cells:
@@ -154,16 +160,4 @@ if cells:
                         format_func=lambda c: "out[" + "][".join(map(str, c)) + "]")
     st.code(g.explain(cell), language="python")
 
-inp_code = str(_literal(x))
-code_panel(f"""import torch
-
-input = torch.tensor({inp_code})
-index = torch.tensor({index.tolist()})
-out = torch.gather(input, {dim}, index)  # same as input.gather({dim}, index)
-print(out)  # {out_list}
-""" + ("""
-# the classification use: the probability each sample gives to its true label
-probs, labels = input, index.squeeze(1)  # probs: (batch, classes), labels: (batch,)
-picked = probs.gather(1, labels.unsqueeze(1)).squeeze(1)  # (batch,)
-loss = -picked.log().mean()  # what F.nll_loss(probs.log(), labels) computes
-""" if mode == "Preset" and st.session_state["ga_preset"] == "label" else ""))
+code_panel(gather.gather_code(g, dim, classification=mode == "preset" and st.session_state["ga_preset"] == "label"))

@@ -1,15 +1,16 @@
 import numpy as np
 import streamlit as st
 
-from core import tensors as T
+from core import selection
 from core.parsing import InputError, parse_shape
-from ui import figures_tensors as F
+from core.tensor_common import fmt_shape
+from ui import figures_tensors as figures
 from ui import links
 from ui.common import code_panel, fail, header
 
-OPS = T.SELECT_OPS
+OPS = selection.SELECT_OPS
 PARAMS = {
-    "tk_shape": links.Text("4,6", max_len=40),
+    "tk_shape": links.Text("4,6", max_len=40, refused=("x", "0,3"), accepted="4,7"),
     "tk_seed": links.Int(0, 0, 10_000),
     "tk_op": links.Choice("topk", OPS),
     "tk_k": links.Int(2, 1, 4096),
@@ -64,8 +65,8 @@ c5.toggle("keepdim", key="tk_keepdim", disabled=op == "topk" or nodim,
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _select(shape, seed, op, k, dim, largest, keepdim):
-    x = T.distinct_values(shape, seed)
-    return T.select(x, op, k=k, dim=dim, largest=largest, keepdim=keepdim)
+    x = selection.distinct_values(shape, seed)
+    return selection.select(x, op, k=k, dim=dim, largest=largest, keepdim=keepdim)
 
 
 largest, keepdim = st.session_state["tk_largest"], st.session_state["tk_keepdim"] and not nodim
@@ -75,35 +76,24 @@ except InputError as exc:
     fail(str(exc))
 x = sel.x
 
-args = []
-if has_k:
-    args.append(str(k))
-if dim is not None:
-    args.append(f"dim={dim}")
-if op == "topk" and not largest:
-    args.append("largest=False")
-if op != "topk" and keepdim:
-    args.append("keepdim=True")
-call = f"x.{op}({', '.join(args)})"
-
 m = st.columns(4)
-m[0].metric("x", T.fmt_shape(x.shape))
+m[0].metric("x", fmt_shape(x.shape))
 if sel.values is not None:
-    m[1].metric("values shape", T.fmt_shape(sel.values.shape))
+    m[1].metric("values shape", fmt_shape(sel.values.shape))
 if sel.indices is not None:
-    m[2].metric("indices shape", T.fmt_shape(sel.indices.shape))
+    m[2].metric("indices shape", fmt_shape(sel.indices.shape))
 if sel.flat_index is not None:
     m[3].metric("flat index", sel.flat_index, help=f"x.flatten()[{sel.flat_index}] is x{list(sel.unravelled)}")
-st.markdown(f"`{call}`")
+st.markdown(f"`{sel.call}`")
 
-lead = F.slice_picker(shape, "tk_slice")
+lead = figures.slice_picker(shape, "tk_slice")
 xs, rank, mask = x[lead].numpy(), sel.rank[lead].numpy(), sel.mask[lead].numpy()
 text = np.vectorize(lambda v, r: f"{v}" + (f" #{r}" if r else ""), otypes=[object])(xs, rank)
 rl, cl = (f"dim {nd - 2}", f"dim {nd - 1}") if nd >= 2 else ("", "dim 0")
 cols = st.columns([3, 2])
 with cols[0]:
-    st.plotly_chart(F.grid(xs, text=text, highlight=mask, title=f"x {T.fmt_shape(shape)}", row_label=rl,
-                           col_label=cl), key="tk_x_fig")
+    st.plotly_chart(figures.grid(xs, text=text, highlight=mask, title=f"x {fmt_shape(shape)}", row_label=rl,
+                                 col_label=cl), key="tk_x_fig")
 with cols[1]:
     for name, t in (("values", sel.values), ("indices", sel.indices)):
         if t is None:
@@ -111,9 +101,9 @@ with cols[1]:
         part = lead[: max(t.dim() - 2, 0)]  # same leading indices as x's slice (keepdim/topk keep the dims)
         drawn = t[part] if part else t
         note = f" slice [{', '.join(map(str, part))}]" if part else ""
-        st.plotly_chart(F.grid(drawn.numpy(), title=f"{name} {T.fmt_shape(t.shape)}{note}",
-                               row_label=f"dim {t.dim() - 2}", col_label=f"dim {t.dim() - 1}",
-                               colorscale="Greens" if name == "values" else "Oranges"), key=f"tk_{name}_fig")
+        st.plotly_chart(figures.grid(drawn.numpy(), title=f"{name} {fmt_shape(t.shape)}{note}",
+                                     row_label=f"dim {t.dim() - 2}", col_label=f"dim {t.dim() - 1}",
+                                     colorscale="Greens" if name == "values" else "Oranges"), key=f"tk_{name}_fig")
 
 result_lines = []
 if sel.values is not None:
@@ -125,25 +115,12 @@ st.code("\n".join(result_lines), language="python")
 st.subheader("argmax without dim vs with dim")
 st.caption("Without dim, argmax looks at x.flatten() and returns one number: a position in the flattened tensor. "
            "With dim it returns one index per slice along the other dims.")
-flat = T.select(x, "argmax", dim=None)
-per_dim = T.select(x, "argmax", dim=st.session_state["tk_dim"])
+flat = selection.select(x, "argmax", dim=None)
+per_dim = selection.select(x, "argmax", dim=st.session_state["tk_dim"])
 a1, a2 = st.columns(2)
 a1.markdown(f"`x.argmax()` → **{flat.flat_index}**  \nin x's shape that is `x{list(flat.unravelled)}` "
             f"(`torch.unravel_index`), the value {int(x.flatten()[flat.flat_index])}.")
 a2.markdown(f"`x.argmax(dim={st.session_state['tk_dim']})` → `{per_dim.indices.tolist()}`  \n"
-            f"shape {T.fmt_shape(per_dim.indices.shape)}: one index along dim {st.session_state['tk_dim']} per slice.")
+            f"shape {fmt_shape(per_dim.indices.shape)}: one index along dim {st.session_state['tk_dim']} per slice.")
 
-n = x.numel()
-code_panel(f"""import torch
-
-g = torch.Generator().manual_seed({st.session_state["tk_seed"]})
-x = torch.randperm({n}, generator=g).reshape{T.fmt_shape(shape)}  # 0..{n - 1} shuffled: no ties
-result = {call}
-print(result)
-""" + (f"""values, indices = result  # shapes {T.fmt_shape(sel.values.shape)} and {T.fmt_shape(sel.indices.shape)}
-""" if sel.values is not None and sel.indices is not None else "") + f"""
-# argmax without dim: an index into x.flatten()
-i = x.argmax()  # tensor({flat.flat_index})
-print(tuple(int(c) for c in torch.unravel_index(i, x.shape)))  # {flat.unravelled}
-print(x.argmax(dim={st.session_state["tk_dim"]}))  # {per_dim.indices.tolist()}
-""")
+code_panel(selection.select_code(sel, st.session_state["tk_seed"], flat, per_dim))

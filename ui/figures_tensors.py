@@ -22,10 +22,6 @@ ROLE_COLORS = {"kept": "#E8E8E8", "stretched": "#FDD0A2", "inserted": "#9ECAE1",
                "result": "#C7E9C0", "missing": "#FFFFFF"}
 
 
-
-
-
-
 @lru_cache(maxsize=32)
 def _named_scale(name: str) -> tuple:
     import plotly.colors
@@ -119,6 +115,15 @@ def grid(values, *, title: str | None = None, highlight=None, text=None, row_lab
     if highlight is not None:
         layout["shapes"] = _outlines(cut(as_2d(np.asarray(highlight, dtype=bool)))[0])
     return figure([trace], layout, height=height or _height(rows, cols, bool(full_title)), title=full_title)
+
+
+def first_slice(t, *, title: str, highlight=None, text=None, colorscale="Blues") -> go.Figure:
+    """A torch tensor as a grid; for more than 2 dims its first 2-D slice t[0, ..., 0, :, :], named in the title."""
+    lead = (0,) * max(t.dim() - 2, 0)
+    note = f" — slice [{', '.join(['0'] * len(lead))}, :, :]" if lead else ""
+    return grid(t[lead].numpy(), title=title + note, highlight=None if highlight is None else highlight[lead],
+                text=None if text is None else text[lead], colorscale=colorscale, row_label=f"dim {t.dim() - 2}",
+                col_label=f"dim {t.dim() - 1}")
 
 
 def _discrete(colors: list[str]) -> list:
