@@ -1,7 +1,7 @@
 """Speed of the Optimization section's computations (targets from the issue):
 
-- 6 optimizers x 500 steps on Himmelblau (core.optim2d.run): <= 100 ms
-- a 40 x 40 basin map, 500 steps (core.optim2d.basin_map): <= 1 s
+- 6 optimizers x 500 steps on Himmelblau (core.optimizer_lab.run): <= 100 ms
+- a 40 x 40 basin map, 500 steps (core.basins.basin_map): <= 1 s
 - for reference: the same 6 runs as six plain one-optimizer loops (what run() replaces), and a floor: how many
   aten operations one round of run() dispatches, times the price of one tiny in-place op on this machine
 - page reruns of the Optimizer lab with a new start point every time (nothing cached): <= 200 ms
@@ -54,7 +54,7 @@ def aten_ops_per_round(f, start, configs, rounds: int = 100) -> float:
     """How many aten operations one round of run() dispatches (forward, backward, every step, bookkeeping)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from core import optim2d
+    from core import optimizer_lab
 
     count = 0
 
@@ -65,7 +65,7 @@ def aten_ops_per_round(f, start, configs, rounds: int = 100) -> float:
             return func(*args, **(kwargs or {}))
 
     with Count():
-        optim2d.run(f, start, configs, rounds)
+        optimizer_lab.run(f, start, configs, rounds)
     return count / rounds
 
 
@@ -109,12 +109,13 @@ def main() -> None:
 
     import torch
 
-    from core import optim2d
+    from core import basins, landscapes, optimizer_lab
+    from core.optim_config import OPTIMIZERS, RunConfig, Schedule, default_config
 
-    land = optim2d.LANDSCAPES["Himmelblau"]
-    six = [optim2d.default_config(name, land) for name in ("SGD", "SGD+momentum", "Nesterov", "Adagrad", "RMSprop",
-                                                               "Adam")]
-    seven = [optim2d.default_config(name, land) for name in optim2d.OPTIMIZERS]
+    land = landscapes.LANDSCAPES["Himmelblau"]
+    six = [default_config(name, land) for name in ("SGD", "SGD+momentum", "Nesterov", "Adagrad", "RMSprop",
+                                                   "Adam")]
+    seven = [default_config(name, land) for name in OPTIMIZERS]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'measurement':<52} {'wall ms':>8} {'CPU ms':>8} {'target':>8}")
@@ -125,10 +126,10 @@ def main() -> None:
     def measure(label, fn, target="", repeats=args.repeats):
         row(label, *timed(fn, repeats), target)
 
-    measure("run: 6 optimizers x 500 steps", lambda: optim2d.run(land.f, (0, 0), six, 500, bound=land.bound), "100")
-    measure("run: 7 optimizers x 500 steps", lambda: optim2d.run(land.f, (0, 0), seven, 500, bound=land.bound))
+    measure("run: 6 optimizers x 500 steps", lambda: optimizer_lab.run(land.f, (0, 0), six, 500, bound=land.bound), "100")
+    measure("run: 7 optimizers x 500 steps", lambda: optimizer_lab.run(land.f, (0, 0), seven, 500, bound=land.bound))
     measure("run: 6 optimizers x 500 steps, StepLR",
-        lambda: optim2d.run(land.f, (0, 0), six, 500, bound=land.bound, schedule=optim2d.Schedule("step")))
+        lambda: optimizer_lab.run(land.f, (0, 0), six, 500, bound=land.bound, schedule=Schedule("step")))
     measure("reference: 6 plain loops x 500 steps", lambda: plain_loops(land.f, (0, 0), six, 500), repeats=5)
     ops = aten_ops_per_round(land.f, (0, 0), six)
     op_wall, op_cpu = timed(tiny_ops, args.repeats)  # ms for 1000 ops = us for one
@@ -136,14 +137,14 @@ def main() -> None:
     row(f"floor: 500 rounds x {ops:.0f} aten ops at that price", op_wall * ops * 500 / 1000,
         op_cpu * ops * 500 / 1000)
     for name in ("SGD", "Adam"):
-        config = optim2d.default_config(name, land)
+        config = default_config(name, land)
         measure(f"basin_map: 40 x 40 starts x 500 steps, {name}",
-            lambda config=config: optim2d.basin_map(land.f, config, land.xlim, land.ylim, 40, 500, bound=land.bound),
+            lambda config=config: basins.basin_map(land.f, config, land.xlim, land.ylim, 40, 500, bound=land.bound),
             "1000", repeats=max(3, args.repeats // 3))
-    rastrigin = optim2d.LANDSCAPES["Rastrigin"]
+    rastrigin = landscapes.LANDSCAPES["Rastrigin"]
     measure("basin_map: 40 x 40 starts x 500 steps, SGD, Rastrigin",
-        lambda: optim2d.basin_map(rastrigin.f, optim2d.RunConfig("SGD", lr=1e-3), rastrigin.xlim, rastrigin.ylim, 40,
-                                  500, bound=rastrigin.bound), "1000", repeats=max(3, args.repeats // 3))
+        lambda: basins.basin_map(rastrigin.f, RunConfig("SGD", lr=1e-3), rastrigin.xlim, rastrigin.ylim, 40,
+                                 500, bound=rastrigin.bound), "1000", repeats=max(3, args.repeats // 3))
     os.environ.setdefault("PYLAB_STRICT", "1")
     starts = [round(-4.9 + 0.37 * i, 2) for i in range(args.repeats)]
     row("page rerun, optimizer_lab, new start each time", *page_reruns("pages/30_optimizer_lab.py", "ol_x0", starts),

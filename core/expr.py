@@ -75,7 +75,7 @@ def compile_formula(text: str) -> Formula:
     """
     source = (text or "").strip()
     if not source:
-        raise InputError("Type a formula in x and y, e.g. x**2 + 3*y**2.")
+        raise InputError("Type a formula in x and y, e.g. `x**2 + 3*y**2`.")
     if len(source) > MAX_LENGTH:
         raise InputError(f"That formula has {len(source)} characters; at most {MAX_LENGTH} are allowed here.")
     if any(ord(c) < 32 for c in source):
@@ -84,8 +84,8 @@ def compile_formula(text: str) -> Formula:
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise InputError("Could not read that formula. Check the brackets and write every product with *, "
-                         "e.g. 2*x*y, not 2xy.") from None
+        raise InputError("Could not read that formula. Check the brackets and write every product with `*`, "
+                         "e.g. `2*x*y`, not `2xy`.") from None
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise InputError(f"That formula is too long ({nodes} parts; at most {MAX_NODES}).")

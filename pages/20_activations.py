@@ -1,12 +1,12 @@
 import pandas as pd
 import streamlit as st
 
-from core import functions as fn
+from core import activations
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, halt, header
 
-NAMES = tuple(fn.ACTIVATIONS)
+NAMES = tuple(activations.ACTIVATIONS)
 PARAMS = {
     "act_focus": links.Choice("sigmoid", options=NAMES),
     "act_compare": links.Multi(["tanh", "ReLU"], options=NAMES),
@@ -39,29 +39,30 @@ if hi - lo < 0.5:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _curves(names: tuple[str, ...], lo: float, hi: float, slope: float, beta: float):
-    return fn.activation_curves(names, lo, hi, 401, slope=slope, beta=beta)
+    return activations.activation_curves(names, lo, hi, 401, slope=slope, beta=beta)
 
 
 curves = _curves(shown, lo, hi, slope, beta)
 main = curves[focus]
-peak = fn.peak_gradient(main)
-zones = fn.saturation_zones(main)
+peak = activations.peak_gradient(main)
+zones = activations.saturation_zones(main)
 
-st.latex(fn.ACTIVATIONS[focus].latex)
+st.latex(activations.ACTIVATIONS[focus].latex)
 cols = st.columns(4)
 cols[0].metric(f"max f'(x) of {focus}", f"{peak[1]:.4f}", help="The largest factor this unit can pass back.")
 cols[1].metric("at x", f"{peak[0]:.2f}")
-cols[2].metric("saturated share", f"{fn.saturated_share(main):.0%}",
-               help=f"Where |f'(x)| < {fn.SATURATION}")
-cols[3].metric("f'(0)", f"{float(fn.activation_curve(focus, 0.0, 0.0, 1, slope=slope, beta=beta).grad[0]):.4f}")
+cols[2].metric("saturated share", f"{activations.saturated_share(main):.0%}",
+               help=f"Where |f'(x)| < {activations.SATURATION}")
+at_zero = activations.activation_curve(focus, 0.0, 0.0, 1, slope=slope, beta=beta)
+cols[3].metric("f'(0)", f"{float(at_zero.grad[0]):.4f}")
 
 st.plotly_chart(figures.activations(curves, focus, NAMES, zones=zones, peak=peak), key="act_fig")
 if zones:
     spans = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in zones)
-    st.caption(f"Shaded: where |f'(x)| < {fn.SATURATION} for {focus}: x in {spans}. A gradient reaching these "
-               "units is multiplied by almost zero.")
+    st.caption(f"Shaded: where |f'(x)| < {activations.SATURATION} for {focus}: x in {spans}. A gradient reaching "
+               "these units is multiplied by almost zero.")
 else:
-    st.caption(f"{focus} never saturates in this range: |f'(x)| ≥ {fn.SATURATION} everywhere.")
+    st.caption(f"{focus} never saturates in this range: |f'(x)| ≥ {activations.SATURATION} everywhere.")
 
 if focus == "sigmoid":
     st.info("Sigmoid's derivative σ'(x) = σ(x)(1 − σ(x)) is at most **0.25** (at x = 0). Through ten sigmoid "
@@ -70,9 +71,9 @@ if focus == "sigmoid":
 
 rows = []
 for name, c in curves.items():
-    px, py = fn.peak_gradient(c)
-    rows.append({"activation": name, "max f'(x)": py, "at x": px, "saturated share": fn.saturated_share(c),
-                 "f(x) range": f"[{float(c.y.min()):.2f}, {float(c.y.max()):.2f}]"})
+    px, py = activations.peak_gradient(c)
+    rows.append({"activation": name, "max f'(x)": py, "at x": px,
+                 "saturated share": activations.saturated_share(c), "f(x) range": f"[{float(c.y.min()):.2f}, {float(c.y.max()):.2f}]"})
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="act_table",
              column_config={"max f'(x)": st.column_config.NumberColumn(format="%.4f"),
                             "at x": st.column_config.NumberColumn(format="%.2f"),
@@ -80,6 +81,6 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, key="act_table",
 
 with st.expander("Formulas of the compared activations", icon=":material/function:"):
     for name in shown:
-        st.latex(fn.ACTIVATIONS[name].latex)
+        st.latex(activations.ACTIVATIONS[name].latex)
 
-code_panel(fn.activation_code(shown, lo, hi, 401, slope=slope, beta=beta))
+code_panel(activations.activation_code(curves, lo, hi, slope=slope, beta=beta))

@@ -1,21 +1,21 @@
 import pandas as pd
 import streamlit as st
 
-from core import functions as fn
+from core import losses
 from core.parsing import InputError, parse_numbers
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, fail, header
 
-REG = tuple(fn.REGRESSION_LOSSES)
-CLS = tuple(fn.CLASSIFICATION_LOSSES)
+REG = tuple(losses.REGRESSION_LOSSES)
+CLS = tuple(losses.CLASSIFICATION_LOSSES)
 Z_RANGE = (-10.0, 10.0)
 PARAMS = {
     "loss_reg": links.Multi(list(REG), options=REG),
     "loss_delta": links.Float(1.0, 0.1, 3.0),
     "loss_target": links.Float(0.0, -2.0, 2.0),
     "loss_z": links.Float(-6.0, -10.0, 10.0),
-    "loss_logits": links.Text("2.0, 1.0, 0.1", max_len=200),
+    "loss_logits": links.Text("2.0, 1.0, 0.1", max_len=200, refused=("a, b", "1, x, 2"), accepted="2.0, 1.0, 0.5"),
     "loss_class": links.Int(0, 0, 9),
 }
 
@@ -34,7 +34,7 @@ target = c3.slider("target y", -2.0, 2.0, step=0.5, key="loss_target")
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _regression(names: tuple[str, ...], target: float, delta: float):
-    return fn.regression_loss_curves(names, target - 3.0, target + 3.0, 301, target=target, delta=delta)
+    return losses.regression_loss_curves(names, target - 3.0, target + 3.0, 301, target=target, delta=delta)
 
 
 if names:
@@ -44,8 +44,8 @@ if names:
                f"MSE/2 within δ = {delta:g} of the target and L1-like outside, so its gradient is clipped to ±δ.")
     with st.expander("Formulas", icon=":material/function:"):
         for name in names:
-            st.latex(rf"\text{{{name}:}}\quad " + fn.REGRESSION_LOSSES[name].latex)
-    code_panel(fn.regression_loss_code(tuple(names), target - 3.0, target + 3.0, 301, target=target, delta=delta))
+            st.latex(rf"\text{{{name}:}}\quad " + losses.REGRESSION_LOSSES[name].latex)
+    code_panel(losses.regression_loss_code(curves, target - 3.0, target + 3.0, target=target, delta=delta))
 else:
     st.info("Pick at least one regression loss.")
 
@@ -61,12 +61,12 @@ z0 = st.slider("logit z of the true class", *Z_RANGE, step=0.5, key="loss_z")
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _classification_curves():
-    return fn.classification_loss_curves(*Z_RANGE, 401)
+    return losses.classification_loss_curves(*Z_RANGE, 401)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _classification_at(z0: float):
-    return fn.classification_losses([z0])
+    return losses.classification_losses([z0])
 
 
 curves = _classification_curves()
@@ -96,9 +96,9 @@ st.caption("BCE on σ(z), BCE-with-logits, cross-entropy over the logits [0, z] 
            "same loss written four ways, so their curves lie on top of each other. BCE-with-logits and "
            "cross-entropy take the logit directly, which is numerically safer than σ(z) followed by a log.")
 with st.expander("Formulas", icon=":material/function:"):
-    for name, loss in fn.CLASSIFICATION_LOSSES.items():
+    for name, loss in losses.CLASSIFICATION_LOSSES.items():
         st.latex(rf"\text{{{name}:}}\quad " + loss.latex)
-code_panel(fn.classification_code(z0, *Z_RANGE, 401))
+code_panel(losses.classification_code(at, z0, *Z_RANGE, 401))
 
 # ------------------------------------------------------------------------------ cross-entropy = log_softmax + NLL
 st.subheader("Cross-entropy = log_softmax + NLL")
@@ -117,7 +117,7 @@ if any(abs(v) > 1e4 or v != v for v in logits):
 if target_class >= len(logits):
     fail(f"The true class must be one of 0..{len(logits) - 1}: there are {len(logits)} logits.")
 
-check = fn.cross_entropy_check(logits, int(target_class))
+check = losses.cross_entropy_check(logits, int(target_class))
 cols = st.columns(3)
 cols[0].metric("F.cross_entropy(z, y)", f"{check.cross_entropy:.6f}")
 cols[1].metric("F.nll_loss(F.log_softmax(z), y)", f"{check.nll_of_log_softmax:.6f}")
@@ -129,4 +129,4 @@ st.dataframe(pd.DataFrame({"class": range(len(logits)), "logit z": check.logits.
                            "softmax p": check.probs.tolist(), "logits.grad (autograd)": check.grad.tolist(),
                            "p − onehot(y)": check.p_minus_onehot.tolist()}),
              hide_index=True, key="loss_ce_table")
-code_panel(fn.cross_entropy_code(logits, int(target_class)))
+code_panel(losses.cross_entropy_code(check))

@@ -1,14 +1,14 @@
 import pandas as pd
 import streamlit as st
 
-from core import functions as fn
+from core import softmax
 from core.parsing import InputError, parse_numbers
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, fail, header
 
 PARAMS = {
-    "sm_logits": links.Text("2.0, 1.0, 0.1, -1.0", max_len=200),
+    "sm_logits": links.Text("2.0, 1.0, 0.1, -1.0", max_len=200, refused=("a", "1, x"), accepted="2.0, 1.0, 0.1, -2.0"),
     "sm_temperature": links.Float(1.0, 0.1, 5.0),
     "sm_shift": links.Float(0.0, 0.0, 200.0),
 }
@@ -33,7 +33,8 @@ if any(v != v or abs(v) > 1e4 for v in logits):
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _softmax(logits: tuple[float, ...], temperature: float):
-    return fn.softmax_jacobian(list(logits), temperature), fn.softmax_jacobian(list(logits), 1.0).probs
+    at_one = softmax.softmax_jacobian(list(logits), 1.0).probs  # the T = 1 bars drawn beside
+    return softmax.softmax_jacobian(list(logits), temperature), at_one
 
 
 result, probs_t1 = _softmax(tuple(logits), temperature)
@@ -64,7 +65,7 @@ st.dataframe(pd.DataFrame({"class i": range(len(logits)), "p_i": p.tolist(),
              column_config={**{c: st.column_config.NumberColumn(format="%.6f")
                                for c in ("p_i", "p_i (1 − p_i) / T", "J[i, i] (autograd)")},
                             "row sum of J": st.column_config.NumberColumn(format="%.1e")})
-code_panel(fn.softmax_code(logits, temperature))
+code_panel(softmax.softmax_code(result))
 
 st.subheader("Numerical stability: the log-sum-exp trick")
 st.markdown("Adding the same number c to every logit does not change softmax: the exp(c) cancels. But in "
@@ -72,7 +73,7 @@ st.markdown("Adding the same number c to every logit does not change softmax: th
             "subtracts max(z) first, so the largest term is exp(0) = 1. That is what `torch.softmax`, "
             "`F.log_softmax` and `torch.logsumexp` do.")
 shift = st.slider("add c to every logit", 0.0, 200.0, step=1.0, key="sm_shift")
-stab = fn.softmax_stability(logits, shift)
+stab = softmax.softmax_stability(logits, shift)
 cols = st.columns(3)
 cols[0].metric("largest logit z + c", f"{float(stab.logits.max()):.4g}")
 cols[1].metric("log(Σ exp(z)) naive", f"{stab.naive_logsumexp:.6g}")
@@ -90,4 +91,4 @@ st.dataframe(pd.DataFrame({"class i": range(len(logits)), "z + c": stab.logits.t
                            "stable (z − max z)": [f"{v:.6f}" for v in stab.stable.tolist()],
                            "torch.softmax": [f"{v:.6f}" for v in stab.builtin.tolist()]}),
              hide_index=True, key="sm_stab_table")
-code_panel(fn.stability_code(logits, shift))
+code_panel(softmax.stability_code(logits, shift, stab))

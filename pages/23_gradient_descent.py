@@ -1,11 +1,11 @@
 import streamlit as st
 
-from core import functions as fn
+from core import descent1d
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, header
 
-NAMES = tuple(fn.FUNCTIONS_1D)
+NAMES = tuple(descent1d.FUNCTIONS_1D)
 PARAMS = {
     "gd_fn": links.Choice("x^2 sin(x)", options=NAMES),
     "gd_x0": links.Float(3.0, -6.0, 6.0),
@@ -32,7 +32,7 @@ x0 = c2.slider("start x₀", -6.0, 6.0, step=0.1, key="gd_x0")
 lr = c3.slider("learning rate lr", 0.001, 1.5, step=0.001, format="%.3f", key="gd_lr")
 steps = c4.slider("steps", 1, 200, key="gd_steps")
 
-spec = fn.FUNCTIONS_1D[name]
+spec = descent1d.FUNCTIONS_1D[name]
 cols = st.columns([1, 1, 1, 1, 2])
 for col, (behaviour, p_x0, p_lr) in zip(cols, spec.presets, strict=False):
     col.button(f"{behaviour} (lr {p_lr:g})", key=f"gd_preset_{behaviour.replace(' ', '_')}", on_click=_preset,
@@ -42,12 +42,12 @@ st.latex(spec.latex)
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _descent(name: str, x0: float, lr: float, steps: int):
-    return fn.gradient_descent_1d(name, x0, lr, steps)
+    return descent1d.gradient_descent_1d(name, x0, lr, steps)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _curve(name: str, lo: float, hi: float):
-    return fn.function_curve(name, lo, hi, 800)
+    return descent1d.function_curve(name, lo, hi, 800)
 
 
 result = _descent(name, x0, lr, steps)
@@ -116,4 +116,4 @@ def _stepper() -> None:
 
 
 _stepper()
-code_panel(fn.gradient_descent_code(name, x0, lr, steps))
+code_panel(descent1d.gradient_descent_code(name, x0, steps, result))

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import functions as fn
+from core import linear_regression
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, header
@@ -42,14 +42,15 @@ momentum = c[2].slider("momentum (torch.optim side only)", 0.0, 0.99, step=0.01,
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _fit(n: int, w: float, b: float, noise: float, seed: int, lr: float, epochs: int, momentum: float):
-    x, y = fn.make_line(n, w, b, noise, seed)
-    hand = fn.fit_by_hand(x, y, lr, epochs)
-    auto = fn.fit_by_autograd(x, y, lr, epochs, momentum=momentum)
-    best = fn.least_squares(x, y)
+    x, y = linear_regression.make_line(n, w, b, noise, seed)
+    hand = linear_regression.fit_by_hand(x, y, lr, epochs)
+    auto = linear_regression.fit_by_autograd(x, y, lr, epochs, momentum=momentum)
+    best = linear_regression.least_squares(x, y)
     points = [p for fit in (hand, auto) for p in fit.path.tolist()] + [list(best), [w, b]]
     ws, bs = [p[0] for p in points], [p[1] for p in points]
     pad_w, pad_b = max(0.5, 0.15 * (max(ws) - min(ws))), max(0.5, 0.15 * (max(bs) - min(bs)))
-    surface = fn.loss_surface(x, y, (min(ws) - pad_w, max(ws) + pad_w), (min(bs) - pad_b, max(bs) + pad_b), 70)
+    surface = linear_regression.loss_surface(x, y, (min(ws) - pad_w, max(ws) + pad_w),
+                                             (min(bs) - pad_b, max(bs) + pad_b), 70)
     return x, y, hand, auto, best, surface
 
 
@@ -58,9 +59,10 @@ x, y, hand, auto, best, (ws, bs, surface) = _fit(n, w_true, b_true, noise, int(s
 diverged = [(label, fit) for label, fit in (("hand-derived", hand), ("autograd + torch.optim", auto))
             if fit.diverged_at is not None]
 for label, fit in diverged:
-    st.error(f"The {label} fit diverged at epoch {fit.diverged_at}: the loss grew past {fn.BLOWUP:g}× its starting "
-             f"value. lr = {lr:g} is too large for this data: each step overshoots the minimum by more than it "
-             "corrects. Lower the learning rate; the charts show the epochs before the blow-up.",
+    st.error(f"The {label} fit diverged at epoch {fit.diverged_at}: the loss grew past "
+             f"{linear_regression.BLOWUP:g}× its starting value. lr = {lr:g} is too large for this data: each step "
+             "overshoots the minimum by more than it corrects. Lower the learning rate; the charts show the epochs "
+             "before the blow-up.",
              icon=":material/error:")
 
 gap = max(abs(hand.w - auto.w), abs(hand.b - auto.b))
@@ -114,7 +116,8 @@ with st.expander("The gradient by hand", icon=":material/function:", expanded=Fa
                                "loss (hand)": hand.losses[:k].tolist()}),
                  hide_index=True, key="lr_first_epochs")
 
-code_hand, code_auto = fn.regression_code(n, w_true, b_true, noise, int(seed), lr, epochs, momentum)
+code_hand, code_auto = linear_regression.regression_code(n, w_true, b_true, noise, int(seed), lr, epochs,
+                                                          momentum, hand=hand, auto=auto, best=best)
 left, right = st.columns(2)
 with left:
     code_panel(code_hand, title="By hand: the gradient derived on paper")

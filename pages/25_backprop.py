@@ -2,12 +2,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import functions as fn
+from core.backprop import (
+    HIDDEN_ACTIVATIONS,
+    accumulated_grads,
+    backprop,
+    backprop_code,
+    backward_twice,
+    train_tiny,
+    zero_grad_code,
+)
 from ui import figures_functions as figures
 from ui import links
 from ui.common import code_panel, header
 
-ACTS = tuple(fn.HIDDEN_ACTIVATIONS)
+ACTS = tuple(HIDDEN_ACTIVATIONS)
 PARAMS = {
     "bp_x1": links.Float(1.0, -3.0, 3.0),
     "bp_x2": links.Float(-0.5, -3.0, 3.0),
@@ -40,7 +48,7 @@ def _ratio(a, b) -> list:
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _backprop(x: tuple[float, float], y: float, seed: int, act: str):
-    return fn.backprop(x, y, seed, act), fn.backward_twice(x, y, seed, act)
+    return backprop(x, y, seed, act), backward_twice(x, y, seed, act)
 
 
 result, twice = _backprop(x, y, seed, act)
@@ -78,7 +86,7 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, key="bp_grads", height=35 * (l
                             "autograd .grad": st.column_config.NumberColumn(format="%.6f"),
                             "|difference|": st.column_config.NumberColumn(format="%.1e")})
 st.caption("h, z1 and y_hat are intermediate tensors: autograd keeps their .grad only after `t.retain_grad()`.")
-code_panel(fn.backprop_code(x, y, seed, act))
+code_panel(backprop_code(x, y, seed, act, result))
 
 st.subheader("requires_grad, leaves and grad_fn")
 st.markdown("Autograd records every operation on a tensor with `requires_grad=True`. Tensors you create are "
@@ -108,8 +116,8 @@ calls = st.slider("backward() calls on the same sample", 1, 10, key="bp_calls")
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _accumulate(x, y, seed, act, calls):
-    return (fn.accumulated_grads(x, y, seed, act, calls, zero_grad=False),
-            fn.accumulated_grads(x, y, seed, act, calls, zero_grad=True))
+    return (accumulated_grads(x, y, seed, act, calls, zero_grad=False),
+            accumulated_grads(x, y, seed, act, calls, zero_grad=True))
 
 
 summed, zeroed = _accumulate(x, y, seed, act, calls)
@@ -128,8 +136,8 @@ steps = c2.slider("training steps", 5, 100, key="bp_steps")
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _train(x, y, seed, act, lr, steps):
-    return (fn.train_tiny(x, y, seed, act, lr, steps, zero_grad=True),
-            fn.train_tiny(x, y, seed, act, lr, steps, zero_grad=False))
+    return (train_tiny(x, y, seed, act, lr, steps, zero_grad=True),
+            train_tiny(x, y, seed, act, lr, steps, zero_grad=False))
 
 
 with_zero, without_zero = _train(x, y, seed, act, lr, steps)
@@ -145,5 +153,5 @@ st.plotly_chart(figures.training_with_and_without_zero_grad(with_zero, without_z
 st.caption("Forgetting zero_grad makes every step use the sum of all past gradients, like momentum that never "
            "forgets: the sum keeps pushing the way the loss used to slope, so the weights overshoot and the loss "
            "oscillates instead of settling.")
-code_panel(fn.zero_grad_code(x, y, seed, act, lr, steps, zero_grad=False),
+code_panel(zero_grad_code(x, y, seed, act, lr, steps, zero_grad=False, losses=without_zero[0]),
            title="PyTorch code that ran (the forgotten zero_grad)")

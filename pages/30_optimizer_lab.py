@@ -1,6 +1,7 @@
 import streamlit as st
 
-from core import optim2d
+from core import landscapes, optimizer_lab
+from core.optim_config import OPTIMIZERS, RunConfig, Schedule
 from core.parsing import InputError
 from ui import figures_optim as figures
 from ui import links
@@ -17,22 +18,23 @@ header(
 LR_CHOICES = figures.LR_CHOICES
 SLUG = {"SGD": "sgd", "SGD+momentum": "momentum", "Nesterov": "nesterov", "Adagrad": "adagrad",
         "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
-FUNCTIONS = (*optim2d.LANDSCAPES, optim2d.CUSTOM)
+FUNCTIONS = (*landscapes.LANDSCAPES, landscapes.CUSTOM)
 SCHEDULES = {"none": "none", "StepLR": "step", "cosine": "cosine"}
 
 PARAMS: dict[str, links.Param] = {
     "ol_fn": links.Choice("Himmelblau", options=FUNCTIONS),
-    "ol_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200),
+    "ol_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200, refused=("lambda x: x", "1/0"), accepted="x**2 + y**2",
+                          shown_with=(("ol_fn", landscapes.CUSTOM),)),
     "ol_range": links.Float(5.0, 1.0, 20.0),
     "ol_x0": links.Float(0.0, -20.0, 20.0),
     "ol_y0": links.Float(0.0, -20.0, 20.0),
     "ol_steps": links.Int(500, 10, 5000),
-    "ol_opts": links.Multi(["SGD", "SGD+momentum", "Adam"], options=tuple(optim2d.OPTIMIZERS)),
+    "ol_opts": links.Multi(["SGD", "SGD+momentum", "Adam"], options=tuple(OPTIMIZERS)),
     "ol_sched": links.Choice("none", options=tuple(SCHEDULES)),
     "ol_sched_every": links.Int(100, 10, 2000),
     "ol_sched_gamma": links.Float(0.5, 0.05, 0.95),
 }
-for _name, _kind in optim2d.OPTIMIZERS.items():
+for _name, _kind in OPTIMIZERS.items():
     _s = SLUG[_name]
     PARAMS[f"ol_lr_{_s}"] = figures.LearningRate(_kind.lr, options=LR_CHOICES)
     if "momentum" in _kind.settings:
@@ -45,12 +47,13 @@ for _name, _kind in optim2d.OPTIMIZERS.items():
         PARAMS[f"ol_wd_{_s}"] = links.Float(0.01, 0.0, 1.0)
 
 
-def current_landscape() -> optim2d.Landscape:
+def current_landscape() -> landscapes.Landscape:
     """The chosen function; raises InputError when the learner's formula is refused."""
     name = st.session_state.get("ol_fn", "Himmelblau")
-    if name == optim2d.CUSTOM:
-        return optim2d.custom_landscape(st.session_state.get("ol_expr", ""), st.session_state.get("ol_range", 5.0))
-    return optim2d.LANDSCAPES[name]
+    if name == landscapes.CUSTOM:
+        return landscapes.custom_landscape(st.session_state.get("ol_expr", ""),
+                                           st.session_state.get("ol_range", 5.0))
+    return landscapes.LANDSCAPES[name]
 
 
 def suggest() -> None:
@@ -77,13 +80,13 @@ def start_from_click() -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
-    return optim2d.grid_values(optim2d.formula(text), xlim, ylim, n)
+    return landscapes.grid_values(landscapes.formula(text), xlim, ylim, n)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def race(land: optim2d.Landscape, start: tuple, configs: tuple, steps: int, schedule: optim2d.Schedule):
-    trajectories = optim2d.run(land.f, start, configs, steps, schedule=schedule, bound=land.bound)
-    return trajectories, optim2d.summary(trajectories, land)
+def race(land: landscapes.Landscape, start: tuple, configs: tuple, steps: int, schedule: Schedule):
+    trajectories = optimizer_lab.run(land.f, start, configs, steps, schedule=schedule, bound=land.bound)
+    return trajectories, optimizer_lab.summary(trajectories, land)
 
 
 links.bind(PARAMS)
@@ -92,7 +95,7 @@ controls, charts = st.columns([1, 2.1], gap="large")
 with controls:
     st.selectbox("Function", FUNCTIONS, key="ol_fn", on_change=suggest,
                  help="Switching the function loads its start point and suggested learning rates.")
-    if st.session_state["ol_fn"] == optim2d.CUSTOM:
+    if st.session_state["ol_fn"] == landscapes.CUSTOM:
         st.text_input("f(x, y) =", key="ol_expr", max_chars=200,
                       help="Numbers, x, y, pi, e, + - * / ** (or ^), brackets and sin, cos, tan, exp, log, sqrt, "
                            "abs, tanh ... Anything else is refused.")
@@ -109,13 +112,13 @@ with controls:
     c1.slider("Start x", landscape.xlim[0], landscape.xlim[1], step=0.01, key="ol_x0")
     c2.slider("Start y", landscape.ylim[0], landscape.ylim[1], step=0.01, key="ol_y0")
     st.slider("Steps", 10, 5000, step=10, key="ol_steps")
-    st.multiselect("Optimizers", list(optim2d.OPTIMIZERS), key="ol_opts", wrap=True,
+    st.multiselect("Optimizers", list(OPTIMIZERS), key="ol_opts", wrap=True,
                    help="Each optimizer runs on its own copy of (x, y), from the same start.")
-    selected = [name for name in optim2d.OPTIMIZERS if name in st.session_state["ol_opts"]]
+    selected = [name for name in OPTIMIZERS if name in st.session_state["ol_opts"]]
 
     configs = []
     for name in selected:
-        kind, s = optim2d.OPTIMIZERS[name], SLUG[name]
+        kind, s = OPTIMIZERS[name], SLUG[name]
         with st.expander(f"{name} settings", expanded=len(selected) <= 2):
             st.select_slider("Learning rate (log scale)", LR_CHOICES, key=f"ol_lr_{s}", format_func=lambda v: f"{v:g}")
             kw = {}
@@ -129,14 +132,14 @@ with controls:
                                         key=f"ol_beta1_{s}")
             if "weight_decay" in kind.settings:
                 kw["weight_decay"] = st.slider("Weight decay (decoupled)", 0.0, 1.0, step=0.01, key=f"ol_wd_{s}")
-            configs.append(optim2d.RunConfig(name, lr=st.session_state[f"ol_lr_{s}"], **kw))
+            configs.append(RunConfig(name, lr=st.session_state[f"ol_lr_{s}"], **kw))
 
     st.selectbox("Learning-rate schedule", list(SCHEDULES), key="ol_sched")
     if st.session_state["ol_sched"] == "StepLR":
         c1, c2 = st.columns(2)
         c1.number_input("every (steps)", 10, 2000, step=10, key="ol_sched_every")
         c2.slider("multiply lr by", 0.05, 0.95, step=0.05, key="ol_sched_gamma")
-    schedule = optim2d.Schedule(SCHEDULES[st.session_state["ol_sched"]], int(st.session_state["ol_sched_every"]),
+    schedule = Schedule(SCHEDULES[st.session_state["ol_sched"]], int(st.session_state["ol_sched_every"]),
                                 float(st.session_state["ol_sched_gamma"]))
     st.button("Suggested start and learning rates", on_click=suggest, key="ol_suggest",
               icon=":material/auto_fix_high:")
@@ -189,4 +192,4 @@ st.dataframe(
         "steps to within 1e-3": st.column_config.NumberColumn(
             help="The step after which the path stays within 1e-3 of the minimum it reached."),
     })
-code_panel(optim2d.lab_code(landscape, start, configs, steps, schedule))
+code_panel(optimizer_lab.lab_code(landscape, start, trajectories, steps, schedule))

@@ -1,7 +1,8 @@
 import numpy as np
 import streamlit as st
 
-from core import optim2d
+from core import basins, landscapes
+from core.optim_config import OPTIMIZERS, RunConfig, default_config
 from core.parsing import InputError
 from ui import figures_optim as figures
 from ui import links
@@ -16,13 +17,14 @@ header(
 )
 
 LR_CHOICES = figures.LR_CHOICES
-FUNCTIONS = (*optim2d.LANDSCAPES, optim2d.CUSTOM)
+FUNCTIONS = (*landscapes.LANDSCAPES, landscapes.CUSTOM)
 
 PARAMS: dict[str, links.Param] = {
     "bs_fn": links.Choice("Himmelblau", options=FUNCTIONS),
-    "bs_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200),
+    "bs_expr": links.Text(figures.DEFAULT_FORMULA, max_len=200, refused=("lambda x: x", "1/0"), accepted="x**2 + y**2",
+                          shown_with=(("bs_fn", landscapes.CUSTOM),)),
     "bs_range": links.Float(5.0, 1.0, 20.0),
-    "bs_opt": links.Choice("SGD", options=tuple(optim2d.OPTIMIZERS)),
+    "bs_opt": links.Choice("SGD", options=tuple(OPTIMIZERS)),
     "bs_lr": figures.LearningRate(1e-3, options=LR_CHOICES),
     "bs_mom": links.Float(0.0, 0.0, 0.99),
     "bs_steps": links.Int(500, 10, 3000),
@@ -30,11 +32,12 @@ PARAMS: dict[str, links.Param] = {
 }
 
 
-def current_landscape() -> optim2d.Landscape:
+def current_landscape() -> landscapes.Landscape:
     name = st.session_state.get("bs_fn", "Himmelblau")
-    if name == optim2d.CUSTOM:
-        return optim2d.custom_landscape(st.session_state.get("bs_expr", ""), st.session_state.get("bs_range", 5.0))
-    return optim2d.LANDSCAPES[name]
+    if name == landscapes.CUSTOM:
+        return landscapes.custom_landscape(st.session_state.get("bs_expr", ""),
+                                           st.session_state.get("bs_range", 5.0))
+    return landscapes.LANDSCAPES[name]
 
 
 def suggest() -> None:
@@ -44,20 +47,20 @@ def suggest() -> None:
         land = current_landscape()
     except InputError:
         land = None
-    default = optim2d.default_config(name, land)
+    default = default_config(name, land)
     st.session_state["bs_lr"] = default.lr
     st.session_state["bs_mom"] = default.momentum
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
-    return optim2d.grid_values(optim2d.formula(text), xlim, ylim, n)
+    return landscapes.grid_values(landscapes.formula(text), xlim, ylim, n)
 
 
 @st.cache_data(max_entries=32, show_spinner="Running every start ...")
-def basins(land: optim2d.Landscape, config: optim2d.RunConfig, n: int, steps: int):
-    result = optim2d.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound)
-    found = optim2d.endpoint_clusters(result, land.minima)
+def basin_map(land: landscapes.Landscape, config: RunConfig, n: int, steps: int):
+    result = basins.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound)
+    found = basins.endpoint_clusters(result, land.minima)
     return result, found
 
 
@@ -66,7 +69,7 @@ controls, chart = st.columns([1, 2.1], gap="large")
 
 with controls:
     st.selectbox("Function", FUNCTIONS, key="bs_fn", on_change=suggest)
-    if st.session_state["bs_fn"] == optim2d.CUSTOM:
+    if st.session_state["bs_fn"] == landscapes.CUSTOM:
         st.text_input("f(x, y) =", key="bs_expr", max_chars=200,
                       help="Numbers, x, y, pi, e, + - * / ** (or ^), brackets and sin, cos, tan, exp, log, sqrt, "
                            "abs, tanh ... Anything else is refused.")
@@ -77,25 +80,25 @@ with controls:
         fail(f"This formula cannot be used: {exc}")
     st.caption(f"f(x, y) = `{landscape.formula}`" + (f"  \n{landscape.note}" if landscape.note else ""))
     st.slider("Grid: n x n starts", 10, 80, step=2, key="bs_n")
-    st.selectbox("Optimizer", list(optim2d.OPTIMIZERS), key="bs_opt", on_change=suggest)
-    kind = optim2d.OPTIMIZERS[st.session_state["bs_opt"]]
+    st.selectbox("Optimizer", list(OPTIMIZERS), key="bs_opt", on_change=suggest)
+    kind = OPTIMIZERS[st.session_state["bs_opt"]]
     st.select_slider("Learning rate (log scale)", LR_CHOICES, key="bs_lr", format_func=lambda v: f"{v:g}")
     if "momentum" in kind.settings:
         st.slider("Momentum", 0.0, 0.99, step=0.01, key="bs_mom")
     st.slider("Steps", 10, 3000, step=10, key="bs_steps")
 
 n, steps = int(st.session_state["bs_n"]), int(st.session_state["bs_steps"])
-config = optim2d.RunConfig(kind.name, lr=float(st.session_state["bs_lr"]),
+config = RunConfig(kind.name, lr=float(st.session_state["bs_lr"]),
                            momentum=float(st.session_state["bs_mom"]) if "momentum" in kind.settings else 0.0,
                            nesterov=kind.nesterov)
 
 with chart:
     try:
-        result, found = basins(landscape, config, n, steps)
+        result, found = basin_map(landscape, config, n, steps)
     except InputError as exc:
         fail(str(exc))
     known = len(landscape.minima)
-    categories = optim2d.basin_categories(result, (*landscape.minima, *found))
+    categories = basins.basin_categories(result, (*landscape.minima, *found))
     values, counts = np.unique(categories, return_counts=True)
     count = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
     grid = landscape_grid(landscape.formula, landscape.xlim, landscape.ylim, 121)
@@ -107,12 +110,12 @@ with chart:
     reached = sum(count.get(i, 0) for i in range(known))
     if known:
         st.caption(f"{reached} of {categories.size} starts ({reached / categories.size:.1%}) end within "
-                   f"{optim2d.REACH_TOL:g} of a marked minimum after {steps} steps.")
-    if count.get(optim2d.DIVERGED):
-        st.warning(f"{count[optim2d.DIVERGED]} starts diverged (black): their steps grew until the point left the "
+                   f"{landscapes.REACH_TOL:g} of a marked minimum after {steps} steps.")
+    if count.get(basins.DIVERGED):
+        st.warning(f"{count[basins.DIVERGED]} starts diverged (black): their steps grew until the point left the "
                    "landscape or overflowed. Try a smaller learning rate.", icon=":material/warning:")
-    if count.get(optim2d.WANDERING, 0) > 0.2 * categories.size:
+    if count.get(basins.WANDERING, 0) > 0.2 * categories.size:
         st.info("Many paths are still moving after the last step (light grey): add steps or raise the learning "
                 "rate.", icon=":material/info:")
 
-code_panel(optim2d.basins_code(landscape, config, n, steps))
+code_panel(basins.basins_code(landscape, result, config, steps))

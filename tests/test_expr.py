@@ -67,7 +67,7 @@ def test_huge_powers_and_numbers_are_refused_at_once(text):
     ("x" * (MAX_LENGTH + 1), "characters"),
     ("-" * 150 + "x", "too long"),
     ("sin(" * 35 + "x" + ")" * 35, "nested too deeply"),
-    ("2x", "write every product with \\*"),
+    ("2x", "write every product with `\\*`"),
     ("x +", "Could not read"),
     ("x\x00", "control characters"),
     ("3 + 4", "neither x nor y"),
@@ -145,3 +145,14 @@ def test_a_constant_exponent_up_to_the_cap_is_fine():
 def test_variable_exponents_overflow_to_inf_instead_of_hanging():
     f = compile_formula("x**y")
     assert torch.isinf(f(torch.tensor(10.0), torch.tensor(1000.0)))
+
+
+def test_messages_keep_their_asterisks_in_markdown():
+    """A formula in a message is in backticks: Markdown would otherwise eat `*` pairs as italics."""
+    for text in ("2xy", ""):
+        with pytest.raises(InputError) as info:
+            compile_formula(text)
+        message = str(info.value)
+        stars = [m.start() for m in re.finditer(r"\*", message)]
+        ticks = [m.start() for m in re.finditer("`", message)]
+        assert stars and all(sum(t < s for t in ticks) % 2 == 1 for s in stars), message  # every * inside `...`

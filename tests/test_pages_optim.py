@@ -4,24 +4,13 @@
 import numpy as np
 import pytest
 
-from core import optim2d
-from tests.helpers import decode, numbers, open_page, plotly_specs, rerun, table
+from core import basins, landscapes, optimizer_lab
+from core.optim_config import OPTIMIZERS, RunConfig, Schedule
+from tests.helpers import decode, numbers, open_page, panels, plotly_specs, rerun, table, trace
 from ui import figures_optim as figures
 from ui import plots
 
 LAB, BASINS = "pages/30_optimizer_lab.py", "pages/31_basins.py"
-
-
-def code(at) -> str:
-    """The PyTorch code panel (the share-link popover holds another, plain-text code block)."""
-    return next(c.value for c in at.code if c.language == "python")
-
-
-def trace(spec: dict, name: str) -> dict:
-    for t in spec["data"]:
-        if t.get("name") == name:
-            return {**t, **{k: decode(t[k]) for k in ("x", "y", "z") if k in t}}
-    raise AssertionError(f"no trace named {name!r}")
 
 
 # --------------------------------------------------------------------------------------------- optimizer lab
@@ -39,14 +28,14 @@ def test_lab_sgd_from_the_origin_ends_at_3_2(app):
     assert rows.loc["SGD+momentum", "settings"] == "lr=0.001, momentum=0.78"
     assert rows.loc["SGD+momentum", "steps to within 1e-3"] < rows.loc["SGD", "steps to within 1e-3"]
     contour = plotly_specs(at)[0]
-    stars = trace(contour, "minima")
-    assert sorted(zip(stars["x"], stars["y"], strict=True)) == sorted(optim2d.HIMMELBLAU_MINIMA)
-    sgd = trace(contour, "SGD")
+    stars = trace([contour], "minima")
+    assert sorted(zip(stars["x"], stars["y"], strict=True)) == sorted(landscapes.HIMMELBLAU_MINIMA)
+    sgd = trace([contour], "SGD")
     assert (sgd["x"][0], sgd["y"][0]) == (0.0, 0.0)
     assert sgd["x"][-1] == pytest.approx(3.0, abs=1e-3) and sgd["y"][-1] == pytest.approx(2.0, abs=1e-3)
-    assert "torch.optim.SGD(params, lr=0.001)" in code(at)
-    assert "torch.optim.SGD(params, lr=0.001, momentum=0.78)" in code(at)
-    loss = trace(plotly_specs(at)[1], "SGD")  # the open tab: loss vs step
+    assert "torch.optim.SGD(params, lr=0.001)" in panels(at)[0]
+    assert "torch.optim.SGD(params, lr=0.001, momentum=0.78)" in panels(at)[0]
+    loss = trace(plotly_specs(at)[1:2], "SGD")  # the open tab: loss vs step
     assert len(loss["y"]) == 501 and loss["y"][0] == 170.0 and loss["y"][-1] < 1e-8
 
 
@@ -61,12 +50,12 @@ def test_lab_other_start_and_settings(app):
     rows = table(at, "minimum reached").set_index("optimizer")
     assert (rows["minimum reached"] == "(-2.805, 3.131)").all()
     assert rows.loc["Nesterov", "settings"] == "lr=0.001, momentum=0.5, nesterov=True"
-    assert "start=(-2.0, 2.0)" in code(at)
+    assert "start=(-2.0, 2.0)" in panels(at)[0]
 
 
 def test_lab_hostile_formula_is_an_error_not_an_exception(app):
     at = open_page(app, LAB)
-    at.selectbox(key="ol_fn").set_value(optim2d.CUSTOM)
+    at.selectbox(key="ol_fn").set_value(landscapes.CUSTOM)
     rerun(at)
     for text, reason in [("__import__('os')", "not an allowed function"), ("().__class__", "Attribute access"),
                          ("x**9**9", "exponent"), ("lambda: 1", "lambda")]:
@@ -78,7 +67,7 @@ def test_lab_hostile_formula_is_an_error_not_an_exception(app):
 
 def test_lab_custom_formula_reaches_its_minimum(app):
     at = open_page(app, LAB)
-    at.selectbox(key="ol_fn").set_value(optim2d.CUSTOM)
+    at.selectbox(key="ol_fn").set_value(landscapes.CUSTOM)
     rerun(at)
     at.text_input(key="ol_expr").set_value("(x - 1)^2 + 2*(y + 2)^2")
     at.multiselect(key="ol_opts").set_value(["SGD"])
@@ -89,7 +78,7 @@ def test_lab_custom_formula_reaches_its_minimum(app):
     assert rows.loc[0, "final x"] == pytest.approx(1.0, abs=1e-4)
     assert rows.loc[0, "final y"] == pytest.approx(-2.0, abs=1e-4)
     assert rows.loc[0, "minimum reached"] == "unknown"
-    assert "return (x - 1) ** 2 + 2 * (y + 2) ** 2" in code(at)
+    assert "return (x - 1) ** 2 + 2 * (y + 2) ** 2" in panels(at)[0]
 
 
 def test_lab_huge_learning_rate_diverges_with_a_message_and_no_nan(app):
@@ -107,7 +96,7 @@ def test_lab_huge_learning_rate_diverges_with_a_message_and_no_nan(app):
     assert [spec["data"][0]["type"] for spec in specs] == ["contour", "surface"]
     for spec in specs:
         assert all(np.isfinite(v) for v in numbers(spec["data"]))
-    sgd = trace(specs[0], "SGD")
+    sgd = trace(specs[:1], "SGD")
     assert np.isfinite(sgd["x"]).all() and len(sgd["x"]) >= 1
 
 
@@ -115,7 +104,7 @@ def test_lab_function_switch_loads_its_start_and_learning_rates(app):
     at = open_page(app, LAB)
     at.selectbox(key="ol_fn").set_value("Narrow valley")
     rerun(at)
-    assert (at.slider(key="ol_x0").value, at.slider(key="ol_y0").value) == optim2d.LANDSCAPES["Narrow valley"].start
+    assert (at.slider(key="ol_x0").value, at.slider(key="ol_y0").value) == landscapes.LANDSCAPES["Narrow valley"].start
     assert at.select_slider(key="ol_lr_sgd").value == 0.15
     rows = table(at, "minimum reached").set_index("optimizer")
     assert rows.loc["SGD+momentum", "minimum reached"] == "(0, 0)"
@@ -128,10 +117,10 @@ def test_lab_schedule_appears_in_the_code(app):
     rerun(at)
     at.number_input(key="ol_sched_every").set_value(50)
     rerun(at)
-    assert "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.5)" in code(at)
+    assert "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.5)" in panels(at)[0]
     rows = table(at, "minimum reached").set_index("optimizer")
-    (t,) = optim2d.run(optim2d.LANDSCAPES["Himmelblau"].f, (0, 0), [optim2d.RunConfig("SGD", lr=1e-3)], 500,
-                       schedule=optim2d.Schedule("step", 50, 0.5))
+    (t,) = optimizer_lab.run(landscapes.LANDSCAPES["Himmelblau"].f, (0, 0), [RunConfig("SGD", lr=1e-3)], 500,
+                       schedule=Schedule("step", 50, 0.5))
     assert (rows.loc["SGD", "final x"], rows.loc["SGD", "final y"]) == tuple(t.final)
     assert rows.loc["SGD", "minimum reached"] == "none yet (still moving)"  # the lr halves every 50 steps: SGD stalls
 
@@ -144,7 +133,7 @@ def test_lab_settings_come_from_the_link(app):
     rows = table(at, "minimum reached").set_index("optimizer")
     assert list(rows.index) == ["Nesterov", "Adam"]
     assert rows.loc["Adam", "settings"] == "lr=0.5"
-    assert "steps=300, start=(-8.0, -8.0)" in code(at)
+    assert "steps=300, start=(-8.0, -8.0)" in panels(at)[0]
 
 
 def test_learning_rates_in_links_and_suggestions_are_on_the_slider():
@@ -153,8 +142,8 @@ def test_learning_rates_in_links_and_suggestions_are_on_the_slider():
     assert param.dump(0.0015) == "0.0015" and param.parse(param.dump(1e-5)) == 1e-5
     with pytest.raises(ValueError):
         param.parse("0.0011")
-    suggested = [lr for land in optim2d.LANDSCAPES.values() for _, lr in land.lrs]
-    suggested += [lr for _, lr in optim2d.CUSTOM_LRS] + [kind.lr for kind in optim2d.OPTIMIZERS.values()]
+    suggested = [lr for land in landscapes.LANDSCAPES.values() for _, lr in land.lrs]
+    suggested += [lr for _, lr in landscapes.CUSTOM_LRS] + [kind.lr for kind in OPTIMIZERS.values()]
     assert set(suggested) <= set(figures.LR_CHOICES)
 
 
@@ -172,10 +161,10 @@ def test_click_on_the_map_becomes_the_start():
 
 def test_the_click_grid_covers_the_map_with_round_numbers(app):
     at = open_page(app, LAB)
-    grid = trace(plotly_specs(at)[0], "click to start here")
+    grid = trace(plotly_specs(at)[:1], "click to start here")
     assert grid["x"].min() == -5 and grid["x"].max() == 5 and len(grid["x"]) == 41 * 41
     assert np.allclose(grid["x"] * 4, np.round(grid["x"] * 4))  # spacing 0.25
-    x, y = figures.click_grid(optim2d.LANDSCAPES["Beale"])
+    x, y = figures.click_grid(landscapes.LANDSCAPES["Beale"])
     assert x.min() >= -4.5 and x.max() <= 4.5 and np.allclose(x * 4, np.round(x * 4))
 
 
@@ -185,17 +174,17 @@ def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
 
     import plotly.io as pio
 
-    land = optim2d.LANDSCAPES["Himmelblau"]
-    configs = [optim2d.RunConfig("SGD", lr=1e-3), optim2d.RunConfig("Adam", lr=0.1), optim2d.RunConfig("SGD", lr=1.0)]
-    paths = optim2d.run(land.f, (0.0, 0.0), configs, 300, bound=land.bound)
+    land = landscapes.LANDSCAPES["Himmelblau"]
+    configs = [RunConfig("SGD", lr=1e-3), RunConfig("Adam", lr=0.1), RunConfig("SGD", lr=1.0)]
+    paths = optimizer_lab.run(land.f, (0.0, 0.0), configs, 300, bound=land.bound)
     assert paths[2].diverged_at is not None
-    grid = optim2d.grid_values(land.f, land.xlim, land.ylim, 31)
-    odd = optim2d.custom_landscape("log(x) + y**2")  # undefined for x <= 0: gaps in the grid
-    odd_paths = optim2d.run(odd.f, (1.0, 1.0), [optim2d.RunConfig("SGD", lr=0.1)], 50, bound=odd.bound)
-    odd_grid = optim2d.grid_values(odd.f, odd.xlim, odd.ylim, 21)
-    result = optim2d.basin_map(land.f, optim2d.RunConfig("SGD", lr=1e-2), land.xlim, land.ylim, 12, 100)
+    grid = landscapes.grid_values(land.f, land.xlim, land.ylim, 31)
+    odd = landscapes.custom_landscape("log(x) + y**2")  # undefined for x <= 0: gaps in the grid
+    odd_paths = optimizer_lab.run(odd.f, (1.0, 1.0), [RunConfig("SGD", lr=0.1)], 50, bound=odd.bound)
+    odd_grid = landscapes.grid_values(odd.f, odd.xlim, odd.ylim, 21)
+    result = basins.basin_map(land.f, RunConfig("SGD", lr=1e-2), land.xlim, land.ylim, 12, 100)
     found = [(0.5, 0.5)]
-    cats = optim2d.basin_categories(result, (*land.minima, *found))
+    cats = basins.basin_categories(result, (*land.minima, *found))
     builders = [
         lambda: figures.contour(land, grid, paths, (0.0, 0.0)),
         lambda: figures.contour(odd, odd_grid, odd_paths, (1.0, 1.0)),
@@ -221,15 +210,15 @@ def test_basins_himmelblau_splits_into_four_basins(app):
     at = open_page(app, BASINS)
     rows = table(at, "starts").set_index("ends at")
     assert rows["starts"].sum() == 40 * 40
-    for m in optim2d.HIMMELBLAU_MINIMA:
-        assert rows.loc[optim2d.point_label(m), "starts"] > 300
+    for m in landscapes.HIMMELBLAU_MINIMA:
+        assert rows.loc[landscapes.point_label(m), "starts"] > 300
     spec = plotly_specs(at)[0]
     heat = next(t for t in spec["data"] if t["type"] == "heatmap")
     assert len(decode(heat["x"])) == 40 and len(decode(heat["y"])) == 40
     assert any(t.get("name", "").startswith("(3, 2): ") for t in spec["data"])
     assert all(np.isfinite(v) for v in numbers(spec["data"]))
-    assert "starts = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # (1600, 2)" in code(at)
-    assert "optimizer = torch.optim.SGD(params, lr=0.001)" in code(at)
+    assert "starts = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # (1600, 2)" in panels(at)[0]
+    assert "optimizer = torch.optim.SGD(params, lr=0.001)" in panels(at)[0]
 
 
 def test_basins_grid_size_and_divergence(app):
@@ -256,13 +245,13 @@ def test_basins_find_the_local_minima_of_rastrigin(app):
     assert int(line.split()[0]) >= 50  # plain SGD stops in the local dip next to each start
     assert rows["starts"].sum() == 400
     spec = plotly_specs(at)[0]
-    dots = trace(spec, "found points (·)")
+    dots = trace([spec], "found points (·)")
     assert len(dots["x"]) >= 50 and np.abs(dots["x"] - np.round(dots["x"])).max() < 0.05  # near whole numbers
 
 
 def test_basins_hostile_formula_is_an_error(app):
     at = open_page(app, BASINS)
-    at.selectbox(key="bs_fn").set_value(optim2d.CUSTOM)
+    at.selectbox(key="bs_fn").set_value(landscapes.CUSTOM)
     rerun(at)
     at.text_input(key="bs_expr").set_value("__import__('os').system('ls')")
     rerun(at)

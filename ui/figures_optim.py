@@ -14,16 +14,10 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from core.optim2d import (
-    DIVERGED,
-    OPTIMIZERS,
-    STATIONARY,
-    WANDERING,
-    BasinMap,
-    Landscape,
-    Trajectory,
-    point_label,
-)
+from core.basins import DIVERGED, STATIONARY, WANDERING, BasinMap
+from core.landscapes import Landscape, point_label
+from core.optim_config import OPTIMIZERS
+from core.optimizer_lab import Trajectory
 from ui import links
 from ui.plots import COLORS, figure, style
 
@@ -310,7 +304,7 @@ def basin_legend(counts: Mapping[int, int], landscape: Landscape,
 def basins(result: BasinMap, categories: np.ndarray, landscape: Landscape, found: Sequence[tuple[float, float]],
            grid: tuple | None = None, *, height: int = 600) -> go.Figure:
     """Each start cell coloured by where its path ended: known minima starred, found points dotted, counts in
-    the legend. Categories are those of optim2d.basin_categories(result, (*landscape.minima, *found))."""
+    the legend. Categories are those of basins.basin_categories(result, (*landscape.minima, *found))."""
     known = len(landscape.minima)
     present, slots = np.unique(categories, return_inverse=True)
     k = len(present)
