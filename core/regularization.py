@@ -98,6 +98,17 @@ def degree_curve(points: Points, max_degree: int = 15, *, weight_decay: float = 
                        [mse(points.x_val, points.y_val, c) for c in coefs])
 
 
+def verdict(curve: DegreeCurve, degree: int) -> str:
+    """"underfitting", "overfitting" or "about right": a validation error 20% above the best degree's, on which side."""
+    best = min(range(len(curve.val_mse)), key=curve.val_mse.__getitem__)
+    val = curve.val_mse[degree]
+    if degree < best and val > 1.2 * curve.val_mse[best]:
+        return "underfitting"
+    if degree > best and val > 1.2 * curve.val_mse[best]:
+        return "overfitting"
+    return "about right"
+
+
 @dataclass(frozen=True)
 class GDConfig:
     degree: int = 12
@@ -182,3 +193,132 @@ def kfold_errors(x: torch.Tensor, y: torch.Tensor, degree: int, folds: torch.Ten
         coef = fit(x[~held], y[~held], degree, weight_decay=weight_decay)
         errors.append(mse(x[held], y[held], coef))
     return errors
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The code the lesson shows: each panel builds the same points, then the computation of its section
+
+
+def _points_code(cfg: PolyData) -> str:
+    """make_points and features, as plain torch (every panel of the lesson starts with them)."""
+    n = cfg.n_train
+    return f"""g = torch.Generator().manual_seed({cfg.seed})
+cell = 2 / {n}                                            # training x: spread over [-1, 1]
+x_train = -1 + cell * (torch.arange({n}, dtype=torch.float64) + torch.rand({n}, generator=g, dtype=torch.float64))
+x_val = torch.rand({cfg.n_val}, generator=g, dtype=torch.float64) * 2 - 1
+x = torch.cat([x_train, x_val])
+y = torch.sin(torch.pi * x) + {cfg.noise} * torch.randn(x.shape, generator=g, dtype=torch.float64)
+y_train, y_val = y[:{n}], y[{n}:]
+
+def features(x, degree):                                   # [1, x, x^2, ..., x^degree]
+    return x.unsqueeze(-1) ** torch.arange(degree + 1, dtype=x.dtype)
+"""
+
+
+def degree_code(cfg: PolyData, degree: int, train_mse: float, val_mse: float) -> str:
+    """The closed-form fit of one degree (fit, mse), printing its training and validation error."""
+    return f"""import torch
+
+{_points_code(cfg)}
+coef = torch.linalg.lstsq(features(x_train, {degree}), y_train.unsqueeze(-1), driver="gelsd").solution
+mse = lambda x, y: ((features(x, {degree}) @ coef).squeeze(-1) - y).pow(2).mean()
+print(mse(x_train, y_train).item(), mse(x_val, y_val).item())  # {train_mse} {val_mse}
+"""
+
+
+def l2_code(cfg: PolyData, degree: int, lam: float, coef: torch.Tensor, val_mse: float) -> str:
+    """The ridge fit of `fit(..., weight_decay=lam)`, checked against torch.optim.SGD(weight_decay=lam)."""
+    return f"""import torch
+
+{_points_code(cfg)}
+# weight_decay=λ adds λ·w to the gradient: the minimum of MSE + λ/2·‖w‖², in closed form (ridge regression)
+X = features(x_train, {degree})                      # (N, {degree + 1})
+n = X.shape[0]
+A = torch.cat([X, (n * {lam:g} / 2) ** 0.5 * torch.eye({degree + 1}, dtype=X.dtype)])
+b = torch.cat([y_train.unsqueeze(-1), torch.zeros({degree + 1}, 1, dtype=X.dtype)])
+coef = torch.linalg.lstsq(A, b, driver="gelsd").solution
+print(((features(x_val, {degree}) @ coef).squeeze(-1) - y_val).pow(2).mean().item())  # {val_mse}
+print(coef.norm().item())  # {float(coef.norm())}
+
+# where torch.optim.SGD with weight_decay converges: from the closed-form minimum, a step does not move
+w = coef.clone().requires_grad_()
+opt = torch.optim.SGD([w], lr=0.1, weight_decay={lam:g})
+((X @ w - y_train.unsqueeze(-1)) ** 2).mean().backward()
+opt.step()
+print((w - coef).abs().max().item() < 1e-6)  # True
+"""
+
+
+def l1_code(cfg: PolyData, gd: GDConfig, val_mse: float) -> str:
+    """train_gd with an L1 penalty (gd.l1), printing the validation error of the weights it ends with."""
+    d = gd.degree
+    return f"""import torch
+from torch import nn
+
+{_points_code(cfg)}
+X = features(x_train.float(), {d})                  # (N, {d + 1})
+y = y_train.float().unsqueeze(-1)
+model = nn.Linear({d + 1}, 1, bias=False)
+nn.init.zeros_(model.weight)
+opt = torch.optim.Adam(model.parameters(), lr={gd.lr})
+for step in range({gd.steps}):
+    loss = ((model(X) - y) ** 2).mean() + {gd.l1:g} * model.weight.abs().sum()   # L1 penalty in the loss
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+coef = model.weight.detach()[0].double()
+print(((features(x_val, {d}) @ coef - y_val) ** 2).mean().item())  # {val_mse}
+"""
+
+
+def early_code(cfg: PolyData, gd: GDConfig, run: GDRun) -> str:
+    """train_gd with early stopping: where it halts and the validation error of the weights it keeps."""
+    d = gd.degree
+    return f"""import math
+
+import torch
+from torch import nn
+
+{_points_code(cfg)}
+X, Xv = features(x_train.float(), {d}), features(x_val.float(), {d})
+y, yv = y_train.float().unsqueeze(-1), y_val.float().unsqueeze(-1)
+model = nn.Linear({d + 1}, 1, bias=False)
+nn.init.zeros_(model.weight)
+opt = torch.optim.Adam(model.parameters(), lr={gd.lr})
+best, best_step, best_w, stopped = math.inf, 0, model.weight.detach().clone(), None
+for step in range({gd.steps}):
+    loss = ((model(X) - y) ** 2).mean()
+    with torch.no_grad():
+        val = ((model(Xv) - yv) ** 2).mean().item()
+    if val < best:
+        best, best_step, best_w = val, step, model.weight.detach().clone()
+    elif step - best_step >= {gd.patience}:                 # patience ran out: stop here
+        stopped = step
+        break
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+with torch.no_grad():
+    model.weight.copy_(best_w)                         # keep the best weights seen
+# where it stopped (None: never), the step whose weights it keeps, their validation MSE
+print(stopped, best_step, best)  # {run.stop_step} {run.early_step} {run.val_loss[run.early_step]}
+"""
+
+
+def kfold_code(cfg: PolyData, k: int, degree: int, errors: list[float]) -> str:
+    """kfold_assignment and kfold_errors for one degree, printing each fold's error and their mean."""
+    n = cfg.n_train
+    return f"""import torch
+
+{_points_code(cfg)}
+folds = torch.empty({n}, dtype=torch.long)
+order = torch.randperm({n}, generator=torch.Generator().manual_seed({cfg.seed}))
+folds[order] = torch.arange({n}) * {k} // {n}       # fold of each training point
+errors = []
+for f in range({k}):
+    held = folds == f
+    coef = torch.linalg.lstsq(features(x_train[~held], {degree}), y_train[~held].unsqueeze(-1), driver="gelsd").solution
+    pred = (features(x_train[held], {degree}) @ coef).squeeze(-1)
+    errors.append((pred - y_train[held]).pow(2).mean().item())
+print(errors, sum(errors) / {k})  # {errors} {sum(errors) / k}
+"""

@@ -1,8 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import layers as L
-from ui import figures_networks as FN
+from core import convolution
+from ui import figures_networks as figures
 from ui import links
 from ui.common import code_panel, header
 
@@ -47,42 +47,26 @@ c[3].slider("dilation d", 1, 4, key="cv_dilation", help="Spread the kernel's cel
 c[4].toggle("bias", key="cv_bias")
 
 ss = st.session_state
-cfg = L.ConvConfig(ss.cv_size, ss.cv_cin, ss.cv_cout, ss.cv_kernel, ss.cv_stride, ss.cv_padding, ss.cv_dilation,
-                   ss.cv_groups, ss.cv_bias)
+cfg = convolution.ConvConfig(ss.cv_size, ss.cv_cin, ss.cv_cout, ss.cv_kernel, ss.cv_stride, ss.cv_padding,
+                             ss.cv_dilation, ss.cv_groups, ss.cv_bias)
 n, k, s, p, d, g = cfg.size, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, cfg.groups
-formula_out = L.conv_output_size(n, k, s, p, d)
-problem = L.conv_problem(cfg)
+formula_out = convolution.conv_output_size(n, k, s, p, d)
+problem = convolution.conv_problem(cfg)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _run(cfg: L.ConvConfig, seed: int) -> L.ConvRun:
-    return L.run_conv(cfg, seed)
+def _run(cfg: convolution.ConvConfig, seed: int) -> convolution.ConvRun:
+    return convolution.run_conv(cfg, seed)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _torch_error(cfg: L.ConvConfig) -> str:
-    """What nn.Conv2d itself says about an invalid configuration."""
-    import torch
-
-    try:
-        L.build_conv(cfg)(torch.zeros(1, cfg.in_channels, cfg.size, cfg.size))
-    except (ValueError, RuntimeError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+def _torch_error(cfg: convolution.ConvConfig) -> str:
+    return convolution.torch_error(cfg)
 
 
 st.subheader("1 · Output size and parameters")
 st.latex(r"n_\text{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1"
          rf"= \left\lfloor \frac{{{n} + 2\cdot{p} - {d}\cdot({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {formula_out}")
-
-code_head = f"""import torch
-from torch import nn
-
-conv = nn.Conv2d(in_channels={cfg.in_channels}, out_channels={cfg.out_channels}, kernel_size={k}, stride={s},
-                 padding={p}, dilation={d}, groups={g}, bias={cfg.bias})
-g = torch.Generator().manual_seed({ss.cv_seed})
-x = torch.randint(0, 5, (1, {cfg.in_channels}, {n}, {n}), generator=g).float()  # whole numbers 0..4
-"""
 
 if problem:
     m = st.columns(3)
@@ -90,7 +74,7 @@ if problem:
     m[1].metric("nn.Conv2d", "refuses")
     st.error(problem, icon=":material/block:")
     st.markdown(f"What torch says: `{_torch_error(cfg)}`")
-    code_panel(code_head + "y = conv(x)  # " + _torch_error(cfg).split("\n")[0])
+    code_panel(convolution.conv_error_code(cfg, ss.cv_seed))
 else:
     run = _run(cfg, ss.cv_seed)
     ho = run.y.shape[-1]
@@ -102,8 +86,8 @@ else:
     m[3].metric("Parameters", f"{run.params:,}", help="sum(p.numel() for p in conv.parameters())")
     bias_text = f" + {cfg.out_channels} biases" if cfg.bias else ""
     st.markdown(f"Parameters: out_channels x (in_channels / groups) x k x k{' + out_channels' if cfg.bias else ''} "
-                f"= {cfg.out_channels} x {per_in} x {k} x {k}{bias_text} = **{L.conv_param_count(cfg):,}**. "
-                f"The kernel spans d(k-1)+1 = **{L.effective_kernel(k, d)}** cells; the padded input has "
+                f"= {cfg.out_channels} x {per_in} x {k} x {k}{bias_text} = **{convolution.conv_param_count(cfg):,}**. "
+                f"The kernel spans d(k-1)+1 = **{convolution.effective_kernel(k, d)}** cells; the padded input has "
                 f"n+2p = **{n + 2 * p}**.")
 
     st.subheader("2 · Step the kernel across the input")
@@ -135,9 +119,9 @@ else:
         draw_step(ss.cv_oc, *divmod(ss.cv_pos, ho))
 
     def draw_step(oc: int, i: int, j: int):
-        step = L.conv_step(run, oc, i, j)
-        mask = L.receptive_mask(cfg, i, j)
-        channels = L.input_channels_of(cfg, oc)
+        step = convolution.conv_step(run, oc, i, j)
+        mask = convolution.receptive_mask(cfg, i, j)
+        channels = convolution.input_channels_of(cfg, oc)
         st.markdown(f"Output cell **({i}, {j})** of channel {oc} reads input rows "
                     f"{i * s - p}, {i * s - p + d}, ... and columns {j * s - p}, {j * s - p + d}, ... "
                     f"(negative or >= {n}: zero padding) of input channel{'s' if len(channels) > 1 else ''} "
@@ -148,10 +132,10 @@ else:
         cols = st.columns(len(shown) + 1)
         width = 1000 // len(cols)
         for col, ch in zip(cols, shown, strict=False):
-            col.plotly_chart(FN.conv_input(L.padded_input(run, ch), n, p, cells_read, width=width,
+            col.plotly_chart(figures.conv_input(convolution.padded_input(run, ch), n, p, cells_read, width=width,
                                            title=f"input channel {ch}" + (" (padded)" if p else "")),
                              key=f"cv_in_{ch}")
-        cols[-1].plotly_chart(FN.grid(run.y[0, oc], title=f"output channel {oc}", diverging=True, width=width,
+        cols[-1].plotly_chart(figures.grid(run.y[0, oc], title=f"output channel {oc}", diverging=True, width=width,
                                       highlight=[(i, j)]), key="cv_out")
         if len(channels) > 2:
             st.caption(f"Showing 2 of the {len(channels)} input channels this output reads; the sum covers all.")
@@ -166,7 +150,7 @@ else:
             prods = [[terms[a * k + b].x * terms[a * k + b].w for b in range(k)] for a in range(k)]
             titles = (f"input cells read (channel {ch})", f"weight[{oc}, {ch - channels[0]}]",
                       f"products: sum {sum(map(sum, prods)):g}")
-            st.plotly_chart(FN.dot_product(patch, weights, prods, titles=titles, height=110 + 40 * k),
+            st.plotly_chart(figures.dot_product(patch, weights, prods, titles=titles, height=110 + 40 * k),
                             key=f"cv_dot_{ch}")
         terms_text = " + ".join(f"{t.x:g}·{t.w:g}" if t.w >= 0 else f"{t.x:g}·({t.w:g})" for t in step.terms[:27])
         more = f" + ... ({len(step.terms) - 27} more products)" if len(step.terms) > 27 else ""
@@ -177,25 +161,8 @@ else:
             f"`conv(x)[0, {oc}, {i}, {j}]` = **{step.torch_value:g}**: "
             + ("the same number, computed by nn.Conv2d." if agree else "differs from the dot product!"),
             icon=":material/check_circle:" if agree else ":material/error:")
-        code_panel(code_head + f"""with torch.no_grad():  # small whole-number weights, so the dot products read easily
-    conv.weight.copy_(torch.randint(-1, 2, conv.weight.shape, generator=g).float()){bias_code}
-y = conv(x)
-print(y.shape)                                    # {tuple(run.y.shape)}
-print(sum(p.numel() for p in conv.parameters()))  # {run.params}
+        code_panel(convolution.conv_code(run, ss.cv_seed, step))
 
-# one output cell by hand: the kernel's dot product with the (zero-padded) input under it
-i, j, oc = {i}, {j}, {oc}
-xp = nn.functional.pad(x, ({p}, {p}, {p}, {p}))
-group = oc // ({cfg.out_channels} // {g})          # groups: this output channel sees only its group's inputs
-cin = slice(group * {per_in}, (group + 1) * {per_in})
-span = {d} * ({k} - 1) + 1                          # cells the dilated kernel covers
-patch = xp[0, cin, i * {s} : i * {s} + span : {d}, j * {s} : j * {s} + span : {d}]
-value = (patch * conv.weight[oc]).sum(){' + conv.bias[oc]' if cfg.bias else ''}
-print(value.item(), y[0, oc, i, j].item())         # {step.total:g} {step.torch_value:g}
-""")
-
-    bias_code = ("\n    conv.bias.copy_(torch.randint(-1, 2, conv.bias.shape, generator=g).float())" if cfg.bias
-                 else "")
     stepper()
 
 st.subheader("3 · Worked example: shapes through a small CNN")
@@ -210,62 +177,35 @@ c[4].number_input("conv2 kernel", 1, 9, key="cv_ws_k2")
 c[5].number_input("conv2 channels", 1, 64, key="cv_ws_c2")
 
 size, cin, k1, c1_, k2, c2_ = (ss.cv_ws_size, ss.cv_ws_in, ss.cv_ws_k1, ss.cv_ws_c1, ss.cv_ws_k2, ss.cv_ws_c2)
-plan = []
-h = size
-for name, kind, kk, cout in [("conv1", "conv", k1, c1_), ("pool1", "pool", 2, c1_), ("conv2", "conv", k2, c2_),
-                             ("pool2", "pool", 2, c2_)]:
-    stride = 1 if kind == "conv" else 2
-    out = L.conv_output_size(h, kk, stride)
-    formula = f"floor(({h} - {kk}) / {stride}) + 1 = {out}" if kind == "pool" else f"{h} - {kk} + 1 = {out}"
-    plan.append((name, kind, kk, cout, h, out, formula))
-    if out <= 0:
-        break
-    h = out
+plan = convolution.shape_plan(size, k1, c1_, k2, c2_)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _walk(size, cin, k1, c1_, k2, c2_):
-    from torch import nn
-
-    from core.architectures import trace
-
-    model = nn.Sequential(nn.Conv2d(cin, c1_, k1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(c1_, c2_, k2), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten())
-    return trace(model, (cin, size, size))
+    return convolution.walk(size, cin, k1, c1_, k2, c2_)
 
 
-bad = next((row for row in plan if row[5] <= 0), None)
+bad = next((step for step in plan if step.size_out <= 0), None)
 if bad:
-    st.error(f"{bad[0]} gets a {bad[4]}x{bad[4]} input, too small for its {bad[2]}x{bad[2]} window "
-             f"(output size {bad[5]} <= 0). Use a larger input or smaller kernels.", icon=":material/block:")
+    st.error(f"{bad.name} gets a {bad.size_in}x{bad.size_in} input, too small for its {bad.kernel}x{bad.kernel} "
+             f"window (output size {bad.size_out} <= 0). Use a larger input or smaller kernels.",
+             icon=":material/block:")
 else:
     rows = _walk(size, cin, k1, c1_, k2, c2_)
     by_layer = {"conv1": rows[0], "pool1": rows[2], "conv2": rows[3], "pool2": rows[5]}
     table = [{"layer": "input", "module": "", "size formula": "", "output (C x H x W)": f"{cin} x {size} x {size}",
               "parameters": 0}]
-    for name, kind, kk, cout, _hin, _out, formula in plan:
-        row = by_layer[name]
-        module = (f"nn.Conv2d({cin if name == 'conv1' else c1_}, {cout}, {kk})" if kind == "conv"
-                  else "nn.MaxPool2d(2)")
-        table.append({"layer": name, "module": module, "size formula": formula,
-                      "output (C x H x W)": " x ".join(map(str, row.shape)), "parameters": row.params})
-    flat = rows[-1].shape[0]
+    for step in plan:
+        row = by_layer[step.name]
+        module = (f"nn.Conv2d({cin if step.name == 'conv1' else c1_}, {step.channels}, {step.kernel})"
+                  if step.kind == "conv" else "nn.MaxPool2d(2)")
+        table.append({"layer": step.name, "module": module, "size formula": step.formula,
+                      "output (C x H x W)": " x ".join(map(str, row.output_shape)), "parameters": row.params})
+    flat, h = rows[-1].output_shape[0], plan[-1].size_out
     table.append({"layer": "flatten", "module": "nn.Flatten()", "size formula": f"{c2_} x {h} x {h}",
                   "output (C x H x W)": f"{flat}", "parameters": 0})
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cv_ws_table")
     st.metric("Features after flatten", f"{flat:,}", help="the in_features of the first nn.Linear")
     st.caption("Output shapes and parameter counts come from running the model (forward hooks); "
                "the formulas beside them agree.")
-    code_panel(f"""import torch
-from torch import nn
-
-model = nn.Sequential(
-    nn.Conv2d({cin}, {c1_}, {k1}), nn.ReLU(), nn.MaxPool2d(2),   # {cin}x{size}x{size} -> {c1_}x{plan[0][5]}x{plan[0][5]} -> {c1_}x{plan[1][5]}x{plan[1][5]}
-    nn.Conv2d({c1_}, {c2_}, {k2}), nn.ReLU(), nn.MaxPool2d(2),   # -> {c2_}x{plan[2][5]}x{plan[2][5]} -> {c2_}x{h}x{h}
-    nn.Flatten(),                                           # -> {flat}
-)
-x = torch.zeros(1, {cin}, {size}, {size})
-for layer in model:
-    x = layer(x)
-    print(type(layer).__name__, tuple(x.shape))
-""", title="PyTorch code: the worked example")
+    code_panel(convolution.walk_code(size, cin, plan, rows), title="PyTorch code: the worked example")

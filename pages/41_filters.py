@@ -1,19 +1,17 @@
 import streamlit as st
 
-from core import layers as L
-from ui import figures_networks as FN
+from core import filters, images
+from ui import figures_networks as figures
 from ui import links
 from ui.common import code_panel, fail, halt, header
 
 SOURCES = ("MNIST", "CIFAR-10", "Upload")
 SAMPLES = 40
 DEFAULT_FILTERS = ["edge: vertical (Sobel x)", "edge: horizontal (Sobel y)", "blur: Gaussian", "sharpen"]
-SHORT = {"edge: vertical (Sobel x)": "Sobel x", "edge: horizontal (Sobel y)": "Sobel y",
-         "edge: all directions (Laplacian)": "Laplacian", "blur: box": "box blur", "blur: Gaussian": "Gaussian blur"}
 PARAMS = {
     "fl_source": links.Choice("MNIST", SOURCES),
     "fl_index": links.Int(0, 0, SAMPLES - 1),
-    "fl_filters": links.Multi(DEFAULT_FILTERS, tuple(L.FILTERS)),
+    "fl_filters": links.Multi(DEFAULT_FILTERS, tuple(filters.FILTERS)),
     "fl_random": links.Int(2, 0, 8),
     "fl_seed": links.Int(0, 0, 9999),
     "fl_relu": links.Bool(False),
@@ -30,12 +28,12 @@ header("Filters on an image",
 
 @st.cache_data(show_spinner="Reading sample images ...", max_entries=4)
 def _samples(dataset: str):
-    return L.sample_images(dataset, SAMPLES)
+    return images.sample_images(dataset, SAMPLES)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _decode(raw: bytes, grey: bool):
-    return L.decode_upload(raw, grey=grey)
+    return images.decode_upload(raw, grey=grey)
 
 
 c1, c2, c3 = st.columns([2, 3, 1])
@@ -49,7 +47,7 @@ else:
     c2.slider("Test image number", 0, SAMPLES - 1, key="fl_index")
 c3.toggle("Grey", key="fl_grey", help="Filter the grey level only (one input channel)")
 c1, c2, c3, c4 = st.columns([4, 2, 1, 1], vertical_alignment="bottom")
-c1.multiselect("Hand-made kernels", list(L.FILTERS), key="fl_filters", wrap=True)
+c1.multiselect("Hand-made kernels", list(filters.FILTERS), key="fl_filters", wrap=True)
 c2.slider("Random kernels", 0, 8, key="fl_random", help="Like the filters of an untrained network")
 c3.number_input("Seed", 0, 9999, key="fl_seed")
 c4.toggle("ReLU", key="fl_relu", help="Apply ReLU to the maps, as a CNN does after each convolution")
@@ -65,40 +63,37 @@ if source == "Upload":
         fail(f"{upload.name}: {exc}")
     label = upload.name
 else:
-    from core.data import DataUnavailable
+    from core.image_data import DataUnavailable
 
     try:
-        images, labels = _samples(source)
+        samples, labels = _samples(source)
     except DataUnavailable as exc:
         fail(str(exc))
-    image, label = images[ss.fl_index], f"{source} test image {ss.fl_index}: {labels[ss.fl_index]}"
+    image, label = samples[ss.fl_index], f"{source} test image {ss.fl_index}: {labels[ss.fl_index]}"
     if ss.fl_grey and image.shape[0] == 3:
         image = image.mean(0, keepdim=True)
 
-names = tuple(ss.fl_filters) + (L.RANDOM_FILTER,) * ss.fl_random
+names = tuple(ss.fl_filters) + (filters.RANDOM_FILTER,) * ss.fl_random
 if not names:
     fail("Pick at least one kernel or add a random one.")
-run = L.apply_filters(image, names, seed=ss.fl_seed, relu=ss.fl_relu)
+run = filters.apply_filters(image, names, seed=ss.fl_seed, relu=ss.fl_relu)
 channels, height, width = image.shape
-titles, r = [], 0
-for name in names:
-    r += name == L.RANDOM_FILTER
-    titles.append(f"random #{r}" if name == L.RANDOM_FILTER else SHORT.get(name, name))
+titles = filters.titles(names)
 
 st.subheader("The image and the kernels")
 c1, c2 = st.columns([1, 3])
-c1.plotly_chart(FN.image(image, title=None, height=230), key="fl_image")
+c1.plotly_chart(figures.image(image, title=None, height=230), key="fl_image")
 c1.caption(f"{label} · {channels}x{height}x{width}")
 # A kernel as it acts on the grey level: its weights summed over the input channels.
-c2.plotly_chart(FN.maps(run.weight.sum(1), titles, cols=min(6, len(names)), text=True, panel_height=150),
+c2.plotly_chart(figures.maps(run.weight.sum(1), titles, cols=min(6, len(names)), text=True, panel_height=150),
                 key="fl_kernels")
 c2.caption(f"`conv.weight` has shape {tuple(run.weight.shape)} (out_channels, in_channels, 3, 3); shown summed "
            "over the input channels. Red = positive, blue = negative weights.")
 
 st.subheader(f"{len(names)} feature maps: one per output channel")
-st.plotly_chart(FN.maps(run.maps, [f"{t} (max {float(m.abs().max()):.2f})" for t, m in zip(titles, run.maps,
-                                                                                          strict=True)],
-                        cols=4, panel_height=200 if max(height, width) <= 40 else 240), key="fl_maps")
+map_titles = [f"{t} (max {float(m.abs().max()):.2f})" for t, m in zip(titles, run.maps, strict=True)]
+st.plotly_chart(figures.maps(run.maps, map_titles, cols=4, panel_height=200 if max(height, width) <= 40 else 240),
+                key="fl_maps")
 st.caption("Each map has its own colour range: red where the kernel responds positively, blue negatively, white "
            "near 0. Edge kernels light up where brightness changes; blur smooths; sharpen exaggerates. A frame "
            "along the border comes from `padding=1`: the zero padding looks like a black edge around the image.")
@@ -107,28 +102,6 @@ m[0].metric("Output shape", "x".join(map(str, (1, *run.maps.shape))))
 m[1].metric("Parameters", f"{run.weight.numel():,}", help="out_channels x in_channels x 3 x 3, no bias")
 m[2].metric("Strongest response", f"{float(run.maps.abs().max()):.3f}")
 
-kernel_lines = "\n".join(f"    {t!r}: {[[round(v, 4) for v in row] for row in L.FILTERS[n]]},"
-                         for t, n in zip(titles, names, strict=True) if n != L.RANDOM_FILTER)
-code_panel(f"""import math
-import torch
-from torch import nn
-
-FILTERS = {{
-{kernel_lines}
-}}
-names = {list(titles)}
-C = {channels}                                # input channels of the image
-image = ...                                  # (C, {height}, {width}) floats in [0, 1]
-g = torch.Generator().manual_seed({ss.fl_seed})
-kernels = []
-for name in names:
-    if name.startswith("random"):          # like an untrained layer: small random weights
-        kernels.append(torch.randn(C, 3, 3, generator=g) / math.sqrt(9 * C))
-    else:                                  # a hand-made kernel, shared by every input channel
-        kernels.append(torch.tensor(FILTERS[name], dtype=torch.float32).expand(C, 3, 3) / C)
-conv = nn.Conv2d(C, len(names), kernel_size=3, padding=1, bias=False)
-with torch.no_grad():
-    conv.weight.copy_(torch.stack(kernels))  # (K, C, 3, 3)
-    maps = conv(image.unsqueeze(0))[0]       # (K, {height}, {width}): one feature map per kernel{'''
-    maps = maps.relu()''' if ss.fl_relu else ''}
-""")
+image_code = images.image_code(source, ss.fl_index, tuple(image.shape), count=SAMPLES, grey=ss.fl_grey,
+                               upload_name=upload.name if upload is not None else None)
+code_panel(filters.filters_code(run, image_code, seed=ss.fl_seed, relu=ss.fl_relu))

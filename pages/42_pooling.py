@@ -1,14 +1,14 @@
 import streamlit as st
 
-from core import layers as L
-from ui import figures_networks as FN
+from core import images, pooling
+from core.convolution import conv_output_size
+from ui import figures_networks as figures
 from ui import links
 from ui.common import code_panel, fail, halt, header
 
 SOURCES = ("MNIST", "CIFAR-10", "Upload")
 SAMPLES = 40
-KINDS = {"max": "nn.MaxPool2d", "avg": "nn.AvgPool2d", "adaptive max": "nn.AdaptiveMaxPool2d",
-         "adaptive avg": "nn.AdaptiveAvgPool2d"}
+KINDS = pooling.MODULES
 SCALES = (1.5, 2.0, 3.0, 4.0)
 PARAMS = {
     "pl_source": links.Choice("MNIST", SOURCES),
@@ -34,12 +34,12 @@ ss = st.session_state
 
 @st.cache_data(show_spinner="Reading sample images ...", max_entries=4)
 def _samples(dataset: str):
-    return L.sample_images(dataset, SAMPLES)
+    return images.sample_images(dataset, SAMPLES)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _decode(raw: bytes):
-    return L.decode_upload(raw)
+    return images.decode_upload(raw)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -50,12 +50,7 @@ st.caption("A 6x6 grid of whole numbers, pooled with 2x2 windows and stride 2. O
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _small(seed: int):
-    import torch
-
-    grid = torch.randint(0, 10, (6, 6), generator=torch.Generator().manual_seed(seed)).float()
-    values, idx = L.max_pool_indices(grid, 2, 2)
-    avg = L.pool(grid[None], "avg", kernel=2, stride=2)[0]
-    return grid, values, idx, avg
+    return pooling.small_grid(seed)
 
 
 c1, _ = st.columns([1, 5])
@@ -63,9 +58,9 @@ c1.number_input("Seed of the grid", 0, 9999, key="pl_seed")
 grid, values, idx, avg = _small(ss.pl_seed)
 winners = [divmod(int(i), 6) for i in idx.flatten()]
 cols = st.columns(3)
-cols[0].plotly_chart(FN.grid(grid, title="input 6x6", highlight=winners, width=330), key="pl_grid_in")
-cols[1].plotly_chart(FN.grid(values, title="max pool 2x2 -> 3x3", width=330), key="pl_grid_max")
-cols[2].plotly_chart(FN.grid(avg, title="avg pool 2x2 -> 3x3", width=330), key="pl_grid_avg")
+cols[0].plotly_chart(figures.grid(grid, title="input 6x6", highlight=winners, width=330), key="pl_grid_in")
+cols[1].plotly_chart(figures.grid(values, title="max pool 2x2 -> 3x3", width=330), key="pl_grid_max")
+cols[2].plotly_chart(figures.grid(avg, title="avg pool 2x2 -> 3x3", width=330), key="pl_grid_avg")
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("2 · Pooling a real image")
@@ -97,26 +92,26 @@ if source == "Upload":
         fail(f"{upload.name}: {exc}")
     label = upload.name
 else:
-    from core.data import DataUnavailable
+    from core.image_data import DataUnavailable
 
     try:
-        images, labels = _samples(source)
+        samples, labels = _samples(source)
     except DataUnavailable as exc:
         fail(str(exc))
-    image, label = images[ss.pl_index], f"{source} test image {ss.pl_index}: {labels[ss.pl_index]}"
+    image, label = samples[ss.pl_index], f"{source} test image {ss.pl_index}: {labels[ss.pl_index]}"
 
 channels, h, w = image.shape
 k, s, p, out_size = ss.pl_kernel, ss.pl_stride, ss.pl_padding, ss.pl_out
 if not adaptive:
-    problem = L.pool_problem(min(h, w), k, s, p)
+    problem = pooling.pool_problem(min(h, w), k, s, p)
     if problem:
         fail(f"{KINDS[ss.pl_kind]}({k}, stride={s}, padding={p}) on a {h}x{w} image: {problem}")
-pooled = L.pool(image, ss.pl_kind, kernel=k, stride=s, padding=p, output_size=out_size)
+pooled = pooling.pool(image, ss.pl_kind, kernel=k, stride=s, padding=p, output_size=out_size)
 ph, pw = pooled.shape[1:]
 
 if adaptive:
     call = f"{KINDS[ss.pl_kind]}({out_size})"
-    rows = L.adaptive_windows(h, out_size)
+    rows = pooling.adaptive_windows(h, out_size)
     sizes = sorted({b - a for a, b in rows})
     how = (f"Adaptive pooling cuts the {h} rows into {out_size} windows: output row i reads input rows "
            f"floor(i*{h}/{out_size}) to ceil((i+1)*{h}/{out_size}); here windows of "
@@ -125,8 +120,8 @@ if adaptive:
 else:
     call = f"{KINDS[ss.pl_kind]}(kernel_size={k}, stride={s}, padding={p})"
     how = (f"Output size by the formula: floor(({h} + 2·{p} - {k}) / {s}) + 1 = "
-           f"{L.conv_output_size(h, k, s, p)} rows, floor(({w} + 2·{p} - {k}) / {s}) + 1 = "
-           f"{L.conv_output_size(w, k, s, p)} columns; "
+           f"{conv_output_size(h, k, s, p)} rows, floor(({w} + 2·{p} - {k}) / {s}) + 1 = "
+           f"{conv_output_size(w, k, s, p)} columns; "
            + ("with stride < kernel the windows overlap." if s < k else
               "with stride > kernel some pixels are skipped." if s > k else "the windows tile the image."))
 m = st.columns(3)
@@ -135,25 +130,25 @@ m[1].metric("Output", f"{channels}x{ph}x{pw}")
 m[2].metric("Values kept", f"{pooled[0].numel() / image[0].numel():.1%}")
 st.markdown(how)
 cols = st.columns(2)
-cols[0].plotly_chart(FN.image(image, title=f"input {h}x{w}", height=300), key="pl_img_in")
+cols[0].plotly_chart(figures.image(image, title=f"input {h}x{w}", height=300), key="pl_img_in")
 cols[0].caption(label)
-cols[1].plotly_chart(FN.image(pooled, title=f"{ss.pl_kind} pool -> {ph}x{pw}", height=300), key="pl_img_out")
+cols[1].plotly_chart(figures.image(pooled, title=f"{ss.pl_kind} pool -> {ph}x{pw}", height=300), key="pl_img_out")
 cols[1].caption("Max pooling keeps the strongest pixel of each window (strokes survive); average pooling "
                 "blurs them.")
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("3 · Upsampling with F.interpolate")
 scale = ss.pl_scale
-near = L.upsample(pooled, scale, "nearest")
-bil = L.upsample(pooled, scale, "bilinear")
+near = pooling.upsample(pooled, scale, "nearest")
+bil = pooling.upsample(pooled, scale, "bilinear")
 uh, uw = near.shape[1:]
 st.markdown(f"The pooled {ph}x{pw} image, interpolated by scale_factor={scale:g} to **{uh}x{uw}**: "
             "`nearest` copies each pixel into a block, `bilinear` blends the four nearest pixels.")
 cols = st.columns(2)
-cols[0].plotly_chart(FN.image(near, title=f"nearest -> {uh}x{uw}", height=300), key="pl_up_near")
-cols[1].plotly_chart(FN.image(bil, title=f"bilinear -> {uh}x{uw}", height=300), key="pl_up_bil")
+cols[0].plotly_chart(figures.image(near, title=f"nearest -> {uh}x{uw}", height=300), key="pl_up_near")
+cols[1].plotly_chart(figures.image(bil, title=f"bilinear -> {uh}x{uw}", height=300), key="pl_up_bil")
 if (uh, uw) == (h, w):
-    mse = {mode: float(((up - image) ** 2).mean()) for mode, up in (("nearest", near), ("bilinear", bil))}
+    mse = {mode: pooling.reconstruction_error(image, up) for mode, up in (("nearest", near), ("bilinear", bil))}
     m = st.columns(2)
     m[0].metric("Error vs the original (nearest)", f"{mse['nearest']:.4f}", help="mean squared difference")
     m[1].metric("Error vs the original (bilinear)", f"{mse['bilinear']:.4f}", help="mean squared difference")
@@ -161,22 +156,7 @@ if (uh, uw) == (h, w):
 else:
     st.caption(f"Choose a scale that brings the {ph}x{pw} image back to {h}x{w} to compare with the original.")
 
-pool_code = (f"nn.{KINDS[ss.pl_kind].split('.')[1]}({out_size})" if adaptive else
-             f"nn.{KINDS[ss.pl_kind].split('.')[1]}(kernel_size={k}, stride={s}, padding={p})")
-code_panel(f"""import torch
-from torch import nn
-import torch.nn.functional as F
-
-# the 6x6 grid: which cell wins each window
-grid = torch.randint(0, 10, (6, 6), generator=torch.Generator().manual_seed({ss.pl_seed})).float()
-values, indices = F.max_pool2d(grid[None, None], 2, 2, return_indices=True)
-print(values[0, 0])                          # the maxima, 3x3
-print(indices[0, 0])                         # their flat positions in the 6x6 input
-print(F.avg_pool2d(grid[None, None], 2)[0, 0])
-
-image = ...                                  # ({channels}, {h}, {w}) floats in [0, 1]
-pool = {pool_code}
-pooled = pool(image.unsqueeze(0))            # (1, {channels}, {ph}, {pw})
-near = F.interpolate(pooled, scale_factor={scale:g}, mode="nearest")                        # (1, {channels}, {uh}, {uw})
-bil = F.interpolate(pooled, scale_factor={scale:g}, mode="bilinear", align_corners=False)  # (1, {channels}, {uh}, {uw})
-""")
+image_code = images.image_code(source, ss.pl_index, tuple(image.shape), count=SAMPLES,
+                               upload_name=upload.name if upload is not None else None)
+code_panel(pooling.pooling_code(ss.pl_seed, image_code, image, pooled, near, bil, ss.pl_kind, kernel=k, stride=s,
+                                padding=p, output_size=out_size, scale=scale))

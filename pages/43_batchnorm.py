@@ -1,10 +1,11 @@
 import pandas as pd
 import streamlit as st
 
-from core import layers as L
-from ui import figures_networks as FN
+from core import batchnorm
+from ui import figures_batchnorm as figures
 from ui import links
 from ui.common import code_panel, header
+from ui.figures_networks import lines
 
 MOMENTA = ("0.01", "0.1", "0.3", "0.5", "0.9", "None")
 INITS = (0.01, 0.02, 0.05, 0.0625, 0.1, 0.2, 0.5, 1.0)
@@ -17,7 +18,7 @@ PARAMS = {
     "bn_seed": links.Int(0, 0, 9999),
     "bn_feature": links.Int(0, 0, 2),
     "bn_depth": links.Int(10, 2, 20),
-    "bn_act": links.Choice("tanh", tuple(L.ACTIVATIONS)),
+    "bn_act": links.Choice("tanh", tuple(batchnorm.ACTIVATIONS)),
     "bn_init": links.Choice(0.02, INITS),
     "bn_layer": links.Int(10, 1, 20),
 }
@@ -43,19 +44,19 @@ c[4].slider("Data std", 0.1, 10.0, step=0.1, key="bn_std")
 c[5].number_input("Seed", 0, 9999, key="bn_seed")
 
 momentum = None if ss.bn_momentum == "None" else float(ss.bn_momentum)
-cfg = L.BatchNormConfig(features=3, batch=ss.bn_batch, steps=ss.bn_steps, momentum=momentum, mean=ss.bn_mean,
-                        std=ss.bn_std, seed=ss.bn_seed)
+cfg = batchnorm.BatchNormConfig(features=3, batch=ss.bn_batch, steps=ss.bn_steps, momentum=momentum,
+                                mean=ss.bn_mean, std=ss.bn_std, seed=ss.bn_seed)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _bn(cfg: L.BatchNormConfig):
-    return L.batchnorm_run(cfg)
+def _bn(cfg: batchnorm.BatchNormConfig):
+    return batchnorm.batchnorm_run(cfg)
 
 
 run = _bn(cfg)
 st.radio("Feature", [0, 1, 2], key="bn_feature", horizontal=True, format_func=lambda j: f"feature {j}")
 f = ss.bn_feature
-st.plotly_chart(FN.running_stats(run, f), key="bn_running")
+st.plotly_chart(figures.running_stats(run, f), key="bn_running")
 k = cfg.steps
 m = 1.0 / k if momentum is None else momentum
 prev, batch, new = (float(run.running_mean[k - 1, f]), float(run.batch_mean[k - 1, f]),
@@ -90,7 +91,7 @@ mc[0].metric("train mode: mean", f"{float(train_out.mean()):.4f}")
 mc[1].metric("train mode: std", f"{float(train_out.std(unbiased=False)):.4f}")
 mc[2].metric("eval mode: mean", f"{float(eval_out.mean()):.4f}")
 mc[3].metric("eval mode: std", f"{float(eval_out.std(unbiased=False)):.4f}")
-st.plotly_chart(FN.train_vs_eval(run, f), key="bn_modes")
+st.plotly_chart(figures.train_vs_eval(run, f), key="bn_modes")
 eval_err = float((run.eval_out - run.eval_manual).abs().max())
 train_err = float((run.train_out - run.train_manual).abs().max())
 st.markdown(f"In **train** mode the batch comes out with mean 0 and std 1 exactly: "
@@ -98,23 +99,7 @@ st.markdown(f"In **train** mode the batch comes out with mean 0 and std 1 exactl
             f"`bn(x)` = (x - running_mean) / sqrt(running_var + eps) (to {eval_err:.1e}): after only {k} step"
             f"{'s' if k > 1 else ''} the running statistics are still far from the data's, so the output is not "
             "centred. Train longer or raise the momentum and the two modes agree.")
-code_panel(f"""import torch
-from torch import nn
-
-bn = nn.BatchNorm1d(3, momentum={momentum})
-g = torch.Generator().manual_seed({cfg.seed})
-shift = {cfg.mean} + torch.arange(3.0)                     # feature j has mean {cfg.mean} + j
-bn.train()
-for step in range({k}):
-    x = shift + {cfg.std} * torch.randn({cfg.batch}, 3, generator=g)  # (B, 3)
-    y = bn(x)                                            # normalised with this batch's mean and var
-print(bn.running_mean, bn.running_var, bn.num_batches_tracked)
-
-bn.eval()
-y_eval = bn(x)                                           # normalised with the running statistics
-manual = (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
-print(torch.allclose(y_eval, manual, atol=1e-6))         # True
-""")
+code_panel(batchnorm.batchnorm_code(run, f))
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("3 · Activations of a deep network, with and without BatchNorm")
@@ -124,60 +109,39 @@ st.markdown("A stack of `Linear(256, 256)` -> [`BatchNorm1d`] -> activation laye
             "std 1.")
 c = st.columns(4)
 c[0].slider("Depth (hidden layers)", 2, 20, key="bn_depth")
-c[1].selectbox("Activation", list(L.ACTIVATIONS), key="bn_act")
+c[1].selectbox("Activation", list(batchnorm.ACTIVATIONS), key="bn_act")
 c[2].select_slider("Weight std", INITS, key="bn_init", help="1/sqrt(256) = 0.0625 keeps the variance steady")
 if ss.bn_layer > ss.bn_depth:
     ss.bn_layer = ss.bn_depth
 c[3].slider("Layer to compare", 1, 20, key="bn_layer")
 
-deep = L.DeepMLPConfig(depth=ss.bn_depth, width=256, activation=ss.bn_act, init_std=ss.bn_init, batch=512,
-                       seed=ss.bn_seed)
+deep = batchnorm.DeepMLPConfig(depth=ss.bn_depth, width=256, activation=ss.bn_act, init_std=ss.bn_init,
+                               batch=512, seed=ss.bn_seed)
 
 
 @st.cache_data(max_entries=64, show_spinner="Running the deep network ...")
-def _stats(deep: L.DeepMLPConfig, batchnorm: bool):
-    return L.activation_stats(deep, batchnorm)
+def _stats(deep: batchnorm.DeepMLPConfig, with_bn: bool):
+    return batchnorm.activation_stats(deep, with_bn)
 
 
 plain, normed = _stats(deep, False), _stats(deep, True)
 cols = st.columns(2)
-cols[0].plotly_chart(FN.activation_density(plain.edges, plain.counts, title="without BatchNorm"), key="bn_dens_off")
-cols[1].plotly_chart(FN.activation_density(normed.edges, normed.counts, title="with BatchNorm"), key="bn_dens_on")
+cols[0].plotly_chart(figures.activation_density(plain.edges, plain.counts, title="without BatchNorm"),
+                     key="bn_dens_off")
+cols[1].plotly_chart(figures.activation_density(normed.edges, normed.counts, title="with BatchNorm"),
+                     key="bn_dens_on")
 st.caption("Each row is one layer's histogram (darker = more units at that value).")
 layer = ss.bn_layer - 1
 cols = st.columns(2)
-cols[0].plotly_chart(FN.lines(list(range(1, deep.depth + 1)),
-                              {"without BN": plain.std.tolist(), "with BN": normed.std.tolist()},
-                              x_title="layer", y_title="std of activations (log)", log_y=True,
-                              title="Spread of the activations"), key="bn_std_fig")
-cols[1].plotly_chart(FN.histogram_pair(plain.edges, plain.counts[layer], normed.counts[layer],
-                                       ("without BN", "with BN"), title=f"Layer {layer + 1}"), key="bn_hist")
+cols[0].plotly_chart(lines(list(range(1, deep.depth + 1)), {"without BN": plain.std.tolist(), "with BN": normed.std.tolist()},
+                           x_title="layer", y_title="std of activations (log)", log_y=True,
+                           title="Spread of the activations"), key="bn_std_fig")
+cols[1].plotly_chart(figures.histogram_pair(plain.edges, plain.counts[layer], normed.counts[layer],
+                                            ("without BN", "with BN"), title=f"Layer {layer + 1}"), key="bn_hist")
 mc = st.columns(3)
 mc[0].metric(f"Std at layer {deep.depth}, without BN", f"{float(plain.std[-1]):.2e}")
 mc[1].metric(f"Std at layer {deep.depth}, with BN", f"{float(normed.std[-1]):.3f}")
 if deep.activation != "relu":
     mc[2].metric(f"Saturated units at layer {deep.depth} without BN", f"{float(plain.saturated[-1]):.0%}",
                  help="within 2% of the activation's limits, where its gradient is almost 0")
-code_panel(f"""import torch
-from torch import nn
-
-def deep_mlp(batchnorm: bool) -> nn.Sequential:
-    g = torch.Generator().manual_seed({deep.seed})
-    layers = []
-    for _ in range({deep.depth}):
-        linear = nn.Linear(256, 256)
-        with torch.no_grad():
-            linear.weight.copy_(torch.randn(256, 256, generator=g) * {deep.init_std})
-            linear.bias.zero_()
-        layers += [linear] + ([nn.BatchNorm1d(256)] if batchnorm else []) + [nn.{L.ACTIVATIONS[deep.activation].__name__}()]
-    return nn.Sequential(*layers)
-
-x = torch.randn(512, 256, generator=torch.Generator().manual_seed({deep.seed + 1}))
-for batchnorm in (False, True):
-    h = x
-    with torch.no_grad():
-        for layer in deep_mlp(batchnorm):
-            h = layer(h)
-            if isinstance(layer, nn.{L.ACTIVATIONS[deep.activation].__name__}):
-                print(batchnorm, h.std().item())      # the spread of this layer's activations
-""", title="PyTorch code: the deep network")
+code_panel(batchnorm.deep_code(deep, plain, normed), title="PyTorch code: the deep network")

@@ -1,11 +1,11 @@
 import streamlit as st
 
-from core import layers as L
-from ui import figures_networks as FN
+from core import dropout
+from ui import figures_networks as figures
 from ui import links
 from ui.common import code_panel, header
 
-INPUTS = ("0, 1, 2, ...", "ones", "random normal")
+INPUTS = dropout.INPUTS
 PARAMS = {
     "dr_p": links.Float(0.5, 0.0, 0.95),
     "dr_train": links.Bool(True),
@@ -34,21 +34,11 @@ p, train, seed = ss.dr_p, ss.dr_train, ss.dr_seed
 rows, cols = ss.dr_rows, ss.dr_cols
 
 
-def _input(kind: str, rows: int, cols: int, seed: int):
-    import torch
-
-    if kind == "ones":
-        return torch.ones(rows, cols)
-    if kind == "random normal":
-        return torch.randn(rows, cols, generator=torch.Generator().manual_seed(seed + 10_000)).round(decimals=2)
-    return torch.arange(rows * cols, dtype=torch.float32).view(rows, cols)
-
-
-x = _input(ss.dr_input, rows, cols, seed)
-out, mask = L.dropout(x, p, seed=seed, train=train)
+x = dropout.make_input(ss.dr_input, rows, cols, seed)
+out, mask = dropout.dropout(x, p, seed=seed, train=train)
 
 st.subheader("1 · The mask, and the scaling")
-st.plotly_chart(FN.dropout_grids(x, mask, out, p=p), key="dr_grids")
+st.plotly_chart(figures.dropout_grids(x, mask, out, p=p), key="dr_grids")
 kept = float(mask.float().mean())
 m = st.columns(5)
 m[0].metric("Kept", f"{int(mask.sum())} of {mask.numel()}", help="cells where the mask is 1")
@@ -70,20 +60,7 @@ else:
         f"{identity}). No mask, no scaling: the 1/(1-p) during training already made the scales match.",
         icon=":material/check_circle:")
 
-code_panel(f"""import torch
-from torch import nn
-
-x = ...                                       # ({rows}, {cols})
-drop = nn.Dropout(p={p:g})
-drop.{'train' if train else 'eval'}()
-with torch.random.fork_rng():                 # dropout draws from the global generator: seed it privately
-    torch.manual_seed({seed})
-    out = drop(x)
-with torch.random.fork_rng():                 # the same seed on ones reveals the mask
-    torch.manual_seed({seed})
-    mask = drop(torch.ones_like(x)) != 0
-print(torch.equal(out, x * mask * (1 / (1 - {p:g})))){'' if train else '  # eval: mask is all True and out == x'}
-""")
+code_panel(dropout.dropout_code(ss.dr_input, x, out, mask, p, seed=seed, train=train))
 
 st.subheader("2 · Why 1/(1-p): the average over many masks")
 st.slider("Number of dropout draws", 10, 2000, step=10, key="dr_trials")
@@ -91,16 +68,17 @@ st.slider("Number of dropout draws", 10, 2000, step=10, key="dr_trials")
 
 @st.cache_data(max_entries=32, show_spinner="Drawing masks ...")
 def _means(kind: str, rows: int, cols: int, p: float, seed: int, trials: int):
-    return L.dropout_means(_input(kind, rows, cols, seed), p, seed=seed, trials=trials)
+    return dropout.dropout_means(dropout.make_input(kind, rows, cols, seed), p, seed=seed, trials=trials)
 
 
 scaled, unscaled = _means(ss.dr_input, rows, cols, p, seed, ss.dr_trials)
 target = float(x.mean())
-st.plotly_chart(FN.lines(list(range(1, len(scaled) + 1)),
-                         {"with 1/(1-p) (nn.Dropout)": scaled.tolist(), "mask only, no scaling": unscaled.tolist(),
-                          "mean(x): what eval() returns": [target] * len(scaled)},
-                         x_title="number of draws averaged", y_title="average of mean(output)",
-                         dashes={"mask only, no scaling": "dash", "mean(x): what eval() returns": "dot"}),
+st.plotly_chart(figures.lines(list(range(1, len(scaled) + 1)),
+                              {"with 1/(1-p) (nn.Dropout)": scaled.tolist(),
+                               "mask only, no scaling": unscaled.tolist(),
+                               "mean(x): what eval() returns": [target] * len(scaled)},
+                              x_title="number of draws averaged", y_title="average of mean(output)",
+                              dashes={"mask only, no scaling": "dash", "mean(x): what eval() returns": "dot"}),
                 key="dr_means")
 m = st.columns(3)
 m[0].metric("mean(x)", f"{target:.4f}")
@@ -110,15 +88,5 @@ m[2].metric("... without the scaling", f"{float(unscaled[-1]):.4f}", help=f"tend
 st.markdown(f"Each value survives with probability 1 - p = {1 - p:g}, so E[mask] = {1 - p:g} and "
             f"E[x · mask / (1 - p)] = x. Without the scaling the next layer would see inputs "
             f"{1 - p:.0%} as large in training as at test time.")
-code_panel(f"""import torch
-from torch import nn
-
-drop = nn.Dropout(p={p:g})                     # in train mode
-means = []
-for t in range({ss.dr_trials}):
-    with torch.random.fork_rng():
-        torch.manual_seed({seed} + t)
-        means.append(drop(x).mean())
-running = torch.stack(means).cumsum(0) / torch.arange(1, {ss.dr_trials} + 1)
-print(running[-1], x.mean())                  # close: dropout keeps the mean on average
-""", title="PyTorch code: averaging many masks")
+code_panel(dropout.means_code(ss.dr_input, x, p, seed=seed, scaled=scaled),
+           title="PyTorch code: averaging many masks")

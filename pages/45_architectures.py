@@ -1,12 +1,12 @@
 import pandas as pd
 import streamlit as st
 
-from core import architectures as A
-from ui import figures_networks as FN
+from core import architectures, block_diagrams
+from ui import figures_architectures as figures
 from ui import links
 from ui.common import code_panel, header
 
-NAMES = tuple(A.ARCHITECTURES)
+NAMES = tuple(architectures.ARCHITECTURES)
 DETAIL = {"blocks": 2, "every layer": None, "top level": 1}
 PARAMS = {
     "ar_arch": links.Choice("ResNet-18", NAMES),
@@ -25,17 +25,17 @@ c2.radio("Layer table", list(DETAIL), key="ar_detail", horizontal=True,
          help="blocks: modules two levels deep (e.g. layer1.0); every layer: each leaf module")
 ss = st.session_state
 name = ss.ar_arch
-arch = A.ARCHITECTURES[name]
+arch = architectures.ARCHITECTURES[name]
 
 
 @st.cache_data(max_entries=32, show_spinner="Tracing the architecture on the meta device ...")
-def _summary(name: str, depth: int | None) -> A.ArchSummary:
-    return A.summarize(name, depth=depth)
+def _summary(name: str, depth: int | None) -> architectures.ArchSummary:
+    return architectures.summarize(name, depth=depth)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _diagram(name: str) -> str:
-    return A.block_diagram(name)
+    return block_diagrams.block_diagram(name)
 
 
 summary = _summary(name, DETAIL[ss.ar_detail])
@@ -69,7 +69,7 @@ st.caption("Shapes are the real outputs (channels x height x width) traced throu
            f"{'x'.join(map(str, summary.input_shape))} image.")
 
 st.subheader("Layer table")
-table = pd.DataFrame([{"layer": r.name, "type": r.kind, "output shape": " x ".join(map(str, r.shape)),
+table = pd.DataFrame([{"layer": r.name, "type": r.kind, "output shape": " x ".join(map(str, r.output_shape)),
                        "parameters": r.params, "MACs": r.macs, "settings": r.detail} for r in summary.rows])
 st.dataframe(table, hide_index=True, width="stretch", height=min(600, 38 + 35 * len(table)), key="ar_table",
              column_config={"parameters": st.column_config.NumberColumn(format="localized"),
@@ -80,39 +80,12 @@ st.caption(f"{len(table)} rows; their parameters add up to {int(table['parameter
 c1, c2 = st.columns(2)
 with c1:
     st.markdown("**Where the parameters are**")
-    st.plotly_chart(FN.params_by_kind(_summary(name, None).rows), key="ar_kinds")
+    st.plotly_chart(figures.params_by_kind(_summary(name, None).rows), key="ar_kinds")
 with c2:
     st.markdown("**All seven side by side**")
     everyone = [_summary(n, 1) for n in NAMES]
-    st.plotly_chart(FN.architecture_bubbles(everyone, name), key="ar_bubbles")
+    st.plotly_chart(figures.architecture_bubbles(everyone, name), key="ar_bubbles")
 st.caption("VGG spends most of its parameters in the fully connected layers; GoogLeNet, ResNet and DenseNet end "
            "with global average pooling and one small linear layer, so their parameters sit in convolutions.")
 
-builder = ("from core.models import LeNet5, ModelConfig\n\nwith torch.device(\"meta\"):\n"
-           "    model = LeNet5(ModelConfig(\"lenet5\", in_channels=1, image_size=32))"
-           if arch.builder == "lenet5" else
-           "import torchvision\n\nwith torch.device(\"meta\"):                        # shapes only, no memory\n"
-           f"    model = torchvision.models.{arch.builder}(weights=None"
-           + "".join(f", {k}={v}" for k, v in arch.kwargs) + ")")
-code_panel(f"""import torch
-from torch import nn
-{builder}
-print(sum(p.numel() for p in model.parameters()))  # {summary.params:,}
-
-macs, shapes = 0, []
-def count(module, inputs, out):
-    global macs
-    shapes.append((type(module).__name__, tuple(out.shape[1:])))
-    if isinstance(module, nn.Conv2d):   # each output value: a dot product over (C_in / groups) * kh * kw inputs
-        macs += out[0].numel() * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-    elif isinstance(module, nn.Linear):
-        macs += out[0].numel() * module.in_features
-
-leaves = [m for m in model.modules() if not list(m.children())]
-hooks = [m.register_forward_hook(count) for m in leaves]
-model.eval()
-model(torch.zeros(1, {", ".join(map(str, summary.input_shape))}, device="meta"))
-for h in hooks:
-    h.remove()
-print(macs)                                         # {summary.macs:,}
-""")
+code_panel(architectures.architecture_code(summary))

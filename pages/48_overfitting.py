@@ -2,8 +2,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core import regularization as R
-from ui import figures_networks as FN
+from core import regularization
+from ui import figures_overfitting as figures
 from ui import links
 from ui.common import code_panel, header
 
@@ -36,66 +36,45 @@ c[0].slider("Training points", 6, 40, key="of_n")
 c[1].slider("Noise (std)", 0.0, 1.0, step=0.05, key="of_noise")
 c[2].number_input("Seed", 0, 9999, key="of_seed")
 c[3].slider("Polynomial degree", 0, 15, key="of_degree")
-data_cfg = R.PolyData(n_train=ss.of_n, n_val=50, noise=round(ss.of_noise, 2), seed=ss.of_seed)
+data_cfg = regularization.PolyData(n_train=ss.of_n, n_val=50, noise=round(ss.of_noise, 2), seed=ss.of_seed)
 degree = ss.of_degree
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _points(cfg: R.PolyData) -> R.Points:
-    return R.make_points(cfg)
+def _points(cfg: regularization.PolyData) -> regularization.Points:
+    return regularization.make_points(cfg)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _curve(cfg: R.PolyData) -> R.DegreeCurve:
-    return R.degree_curve(_points(cfg), 15)
+def _curve(cfg: regularization.PolyData) -> regularization.DegreeCurve:
+    return regularization.degree_curve(_points(cfg), 15)
 
 
 points = _points(data_cfg)
 grid_x = torch.linspace(-1, 1, 200, dtype=torch.float64)
-truth = R.target(grid_x)
+truth = regularization.target(grid_x)
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("1 · Degree: underfitting and overfitting")
 curve = _curve(data_cfg)
-coef = R.fit(points.x_train, points.y_train, degree)
+coef = regularization.fit(points.x_train, points.y_train, degree)
 best = int(np.argmin(curve.val_mse))
 train_mse, val_mse = curve.train_mse[degree], curve.val_mse[degree]
-if degree < best and val_mse > 1.2 * curve.val_mse[best]:
-    verdict = "underfitting"
-elif degree > best and val_mse > 1.2 * curve.val_mse[best]:
-    verdict = "overfitting"
-else:
-    verdict = "about right"
+verdict = regularization.verdict(curve, degree)
 m = st.columns(4)
 m[0].metric("Training MSE", f"{train_mse:.4f}")
 m[1].metric("Validation MSE", f"{val_mse:.4g}")
 m[2].metric("Best degree (validation)", best)
 m[3].metric("Verdict", verdict)
 cols = st.columns(2)
-cols[0].plotly_chart(FN.poly_fit(points, grid_x, {f"degree {degree}": R.predict(grid_x, coef)}, truth),
-                     key="of_fit")
-cols[1].plotly_chart(FN.error_curves(curve.degrees, {"training": curve.train_mse, "validation": curve.val_mse},
-                                     x_title="degree", marks={f"degree {degree}": degree, f"best {best}": best}),
+fitted = {f"degree {degree}": regularization.predict(grid_x, coef)}
+cols[0].plotly_chart(figures.poly_fit(points, grid_x, fitted, truth), key="of_fit")
+cols[1].plotly_chart(figures.error_curves(curve.degrees, {"training": curve.train_mse, "validation": curve.val_mse},
+                                          x_title="degree", marks={f"degree {degree}": degree, f"best {best}": best}),
                      key="of_degree_curve")
 st.caption(f"The training error only falls as the degree grows (a degree-{ss.of_n - 1} polynomial passes through "
            f"all {ss.of_n} points); the validation error falls, then climbs: that turn is overfitting.")
-code_panel(f"""import torch
-
-g = torch.Generator().manual_seed({data_cfg.seed})
-cell = 2 / {data_cfg.n_train}                                            # training x: spread over [-1, 1]
-x_train = -1 + cell * (torch.arange({data_cfg.n_train}, dtype=torch.float64) + torch.rand({data_cfg.n_train}, generator=g, dtype=torch.float64))
-x_val = torch.rand(50, generator=g, dtype=torch.float64) * 2 - 1
-x = torch.cat([x_train, x_val])
-y = torch.sin(torch.pi * x) + {data_cfg.noise} * torch.randn(x.shape, generator=g, dtype=torch.float64)
-y_train, y_val = y[:{data_cfg.n_train}], y[{data_cfg.n_train}:]
-
-def features(x, degree):                                   # [1, x, x^2, ..., x^degree]
-    return x.unsqueeze(-1) ** torch.arange(degree + 1, dtype=x.dtype)
-
-coef = torch.linalg.lstsq(features(x_train, {degree}), y_train.unsqueeze(-1), driver="gelsd").solution
-mse = lambda x, y: ((features(x, {degree}) @ coef).squeeze(-1) - y).pow(2).mean()
-print(mse(x_train, y_train).item(), mse(x_val, y_val).item())   # {train_mse:.4f} {val_mse:.4g}
-""")
+code_panel(regularization.degree_code(data_cfg, degree, train_mse, val_mse))
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("2 · A penalty on the weights: L2 (weight_decay) and L1")
@@ -107,30 +86,31 @@ reg_degree, lam = ss.of_reg_degree, ss.of_decay
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _ridge(cfg: R.PolyData, reg_degree: int):
+def _ridge(cfg: regularization.PolyData, reg_degree: int):
     pts = _points(cfg)
     decays = np.logspace(-7, 0, 36).tolist()
-    return decays, R.ridge_path(pts.x_train, pts.y_train, reg_degree, decays)
+    return decays, regularization.ridge_path(pts.x_train, pts.y_train, reg_degree, decays)
 
 
 @st.cache_data(max_entries=64, show_spinner="Training with torch.optim.Adam ...")
-def _gd(cfg: R.PolyData, gd: R.GDConfig) -> R.GDRun:
-    return R.train_gd(_points(cfg), gd)
+def _gd(cfg: regularization.PolyData, gd: regularization.GDConfig) -> regularization.GDRun:
+    return regularization.train_gd(_points(cfg), gd)
 
 
 if ss.of_penalty.startswith("L2"):
-    plain = R.fit(points.x_train, points.y_train, reg_degree)
-    penal = R.fit(points.x_train, points.y_train, reg_degree, weight_decay=lam)
+    plain = regularization.fit(points.x_train, points.y_train, reg_degree)
+    penal = regularization.fit(points.x_train, points.y_train, reg_degree, weight_decay=lam)
     how = (f"Closed form: the minimum of MSE + λ/2·‖w‖² is exactly where `torch.optim.SGD(weight_decay={lam:g})` "
            "converges (its gradient gets + λ·w at every step; the tests check this).")
 else:
     steps = 2000
-    plain = _gd(data_cfg, R.GDConfig(degree=reg_degree, lr=0.05, steps=steps, patience=10**9)).coef.double()
-    penal = _gd(data_cfg, R.GDConfig(degree=reg_degree, lr=0.05, steps=steps, l1=lam, patience=10**9)).coef.double()
+    plain_cfg = regularization.GDConfig(degree=reg_degree, lr=0.05, steps=steps, patience=10**9)
+    l1_cfg = regularization.GDConfig(degree=reg_degree, lr=0.05, steps=steps, l1=lam, patience=10**9)
+    plain, penal = _gd(data_cfg, plain_cfg).coef.double(), _gd(data_cfg, l1_cfg).coef.double()
     how = (f"Trained by `torch.optim.Adam` for {steps} steps on MSE + λ·Σ|w|, from zero weights. L1 pushes "
            "weights all the way to 0 (a sparse model); L2 only shrinks them.")
-val_plain = R.mse(points.x_val, points.y_val, plain)
-val_penal = R.mse(points.x_val, points.y_val, penal)
+val_plain = regularization.mse(points.x_val, points.y_val, plain)
+val_penal = regularization.mse(points.x_val, points.y_val, penal)
 m = st.columns(4)
 m[0].metric("Validation MSE, no penalty", f"{val_plain:.4g}")
 m[1].metric(f"... with λ = {lam:g}", f"{val_penal:.4g}")
@@ -140,46 +120,17 @@ m[2].metric("‖w‖ with the penalty", f"{norm_penal:.3g}", delta=f"{norm_penal
 m[3].metric("Weights |w| < 0.01", f"{int((penal.abs() < 0.01).sum())} of {reg_degree + 1}")
 st.caption(how)
 cols = st.columns(2)
-cols[0].plotly_chart(FN.poly_fit(points, grid_x, {f"λ = {lam:g}": R.predict(grid_x, penal),
-                                                  "no penalty": R.predict(grid_x, plain)}, truth),
-                     key="of_reg_fit")
-cols[1].plotly_chart(FN.coefficients({"no penalty": plain, f"λ = {lam:g}": penal}), key="of_coefs")
+fitted = {f"λ = {lam:g}": regularization.predict(grid_x, penal), "no penalty": regularization.predict(grid_x, plain)}
+cols[0].plotly_chart(figures.poly_fit(points, grid_x, fitted, truth), key="of_reg_fit")
+cols[1].plotly_chart(figures.coefficients({"no penalty": plain, f"λ = {lam:g}": penal}), key="of_coefs")
 if ss.of_penalty.startswith("L2"):
     decays, path = _ridge(data_cfg, reg_degree)
-    st.plotly_chart(FN.coefficient_paths(decays, path, lam), key="of_paths")
+    st.plotly_chart(figures.coefficient_paths(decays, path, lam), key="of_paths")
     st.caption("Every coefficient shrinks towards 0 as the weight decay grows (the dashed line is your λ).")
-    code_panel(f"""import torch
-
-# weight_decay=λ adds λ·w to the gradient: the minimum of MSE + λ/2·‖w‖², in closed form (ridge regression)
-X = features(x_train, {reg_degree})                      # (N, {reg_degree + 1})
-n = X.shape[0]
-A = torch.cat([X, (n * {lam:g} / 2) ** 0.5 * torch.eye({reg_degree + 1}, dtype=X.dtype)])
-b = torch.cat([y_train.unsqueeze(-1), torch.zeros({reg_degree + 1}, 1, dtype=X.dtype)])
-coef = torch.linalg.lstsq(A, b, driver="gelsd").solution
-
-# the same minimum by gradient descent: torch.optim.SGD with weight_decay
-w = torch.zeros({reg_degree + 1}, 1, dtype=X.dtype, requires_grad=True)
-opt = torch.optim.SGD([w], lr=0.1, weight_decay={lam:g})
-for _ in range(100_000):                                 # slow for high degrees: the closed form is instant
-    opt.zero_grad()
-    ((X @ w - y_train.unsqueeze(-1)) ** 2).mean().backward()
-    opt.step()
-""", title="PyTorch code: L2 penalty")
+    code_panel(regularization.l2_code(data_cfg, reg_degree, lam, penal, val_penal),
+               title="PyTorch code: L2 penalty")
 else:
-    code_panel(f"""import torch
-from torch import nn
-
-X = features(x_train, {reg_degree}).float()              # (N, {reg_degree + 1})
-y = y_train.float().unsqueeze(-1)
-model = nn.Linear({reg_degree + 1}, 1, bias=False)
-nn.init.zeros_(model.weight)
-opt = torch.optim.Adam(model.parameters(), lr=0.05)
-for step in range(2000):
-    loss = ((model(X) - y) ** 2).mean() + {lam:g} * model.weight.abs().sum()   # L1 penalty in the loss
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-""", title="PyTorch code: L1 penalty")
+    code_panel(regularization.l1_code(data_cfg, l1_cfg, val_penal), title="PyTorch code: L1 penalty")
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("3 · Early stopping")
@@ -191,7 +142,7 @@ c[0].select_slider("Learning rate (Adam)", LRS, key="of_lr")
 c[1].slider("Steps", 100, 4000, step=100, key="of_steps")
 c[2].slider("Patience", 10, 1000, step=10, key="of_patience")
 c[3].slider("Number of folds K (section 4)", 2, 10, key="of_k")
-gd_cfg = R.GDConfig(degree=reg_degree, lr=ss.of_lr, steps=ss.of_steps, patience=ss.of_patience)
+gd_cfg = regularization.GDConfig(degree=reg_degree, lr=ss.of_lr, steps=ss.of_steps, patience=ss.of_patience)
 run = _gd(data_cfg, gd_cfg)
 marks = {f"best: step {run.best_step}": run.best_step}
 if run.stop_step is not None:
@@ -204,37 +155,13 @@ m[2].metric("Kept weights: validation MSE", f"{run.val_loss[run.early_step]:.4f}
 m[3].metric("After all steps: validation MSE", f"{run.val_loss[-1]:.4f}")
 cols = st.columns(2)
 steps_x = list(range(len(run.train_loss)))
-cols[0].plotly_chart(FN.error_curves(steps_x, {"training": run.train_loss, "validation": run.val_loss},
-                                     x_title="training step", marks=marks), key="of_es_curve")
-cols[1].plotly_chart(FN.poly_fit(points, grid_x, {f"early stopped (step {run.early_step})":
-                                                  R.predict(grid_x, run.early_coef.double()),
-                                                  f"after {gd_cfg.steps} steps": R.predict(grid_x, run.coef.double())},
-                                 truth), key="of_es_fit")
+cols[0].plotly_chart(figures.error_curves(steps_x, {"training": run.train_loss, "validation": run.val_loss},
+                                          x_title="training step", marks=marks), key="of_es_curve")
+fitted = {f"early stopped (step {run.early_step})": regularization.predict(grid_x, run.early_coef.double()),
+          f"after {gd_cfg.steps} steps": regularization.predict(grid_x, run.coef.double())}
+cols[1].plotly_chart(figures.poly_fit(points, grid_x, fitted, truth), key="of_es_fit")
 st.caption(f"Degree {reg_degree} (the degree of section 2), from zero weights, full-batch Adam.")
-code_panel(f"""import math
-import torch
-from torch import nn
-
-X, Xv = features(x_train, {reg_degree}).float(), features(x_val, {reg_degree}).float()
-y, yv = y_train.float().unsqueeze(-1), y_val.float().unsqueeze(-1)
-model = nn.Linear({reg_degree + 1}, 1, bias=False)
-nn.init.zeros_(model.weight)
-opt = torch.optim.Adam(model.parameters(), lr={gd_cfg.lr})
-best, best_step, best_w = math.inf, 0, model.weight.detach().clone()
-for step in range({gd_cfg.steps}):
-    loss = ((model(X) - y) ** 2).mean()
-    with torch.no_grad():
-        val = ((model(Xv) - yv) ** 2).mean().item()
-    if val < best:
-        best, best_step, best_w = val, step, model.weight.detach().clone()
-    elif step - best_step >= {gd_cfg.patience}:                 # patience ran out: stop here
-        break
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-with torch.no_grad():
-    model.weight.copy_(best_w)                         # keep the best weights seen
-""")
+code_panel(regularization.early_code(data_cfg, gd_cfg, run))
 
 # ---------------------------------------------------------------------------------------------------------------
 st.subheader("4 · K-fold cross-validation")
@@ -242,11 +169,11 @@ k = min(ss.of_k, ss.of_n)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _kfold(cfg: R.PolyData, k: int, degree: int):
+def _kfold(cfg: regularization.PolyData, k: int, degree: int):
     pts = _points(cfg)
-    folds = R.kfold_assignment(len(pts.x_train), k, seed=cfg.seed)
-    return folds, R.kfold_errors(pts.x_train, pts.y_train, degree, folds), R.kfold_curve(pts.x_train, pts.y_train,
-                                                                                           folds, 15)
+    folds = regularization.kfold_assignment(len(pts.x_train), k, seed=cfg.seed)
+    errors = regularization.kfold_errors(pts.x_train, pts.y_train, degree, folds)
+    return folds, errors, regularization.kfold_curve(pts.x_train, pts.y_train, folds, 15)
 
 
 folds, errors, cv_curve = _kfold(data_cfg, k, degree)
@@ -255,29 +182,17 @@ st.markdown(f"The {ss.of_n} training points are shuffled and cut into **K = {k}*
             f"K-1 folds and scores the one held out; every point is held out exactly once. No separate "
             f"validation set is needed.")
 order = torch.argsort(points.x_train)
-st.plotly_chart(FN.kfold_grid(folds[order], k), key="of_kfold_grid")
+st.plotly_chart(figures.kfold_grid(folds[order], k), key="of_kfold_grid")
 cols = st.columns(2)
-cols[0].plotly_chart(FN.fold_errors(errors), key="of_fold_errors")
+cols[0].plotly_chart(figures.fold_errors(errors), key="of_fold_errors")
 cols[0].caption(f"Degree {degree}: each round's validation MSE and their mean.")
-cols[1].plotly_chart(FN.error_curves(list(range(16)), {"K-fold mean": cv_curve, "held-out validation":
-                                                       curve.val_mse}, x_title="degree",
-                                     marks={f"K-fold picks {cv_best}": cv_best}), key="of_cv_curve")
+cols[1].plotly_chart(figures.error_curves(list(range(16)), {"K-fold mean": cv_curve, "held-out validation":
+                                                            curve.val_mse}, x_title="degree",
+                                          marks={f"K-fold picks {cv_best}": cv_best}), key="of_cv_curve")
 cols[1].caption("Cross-validation chooses a degree from the training points alone; the held-out validation "
                 "points agree on the shape of the curve.")
 m = st.columns(3)
 m[0].metric(f"K-fold mean MSE, degree {degree}", f"{float(np.mean(errors)):.4g}")
 m[1].metric("Degree K-fold picks", cv_best)
 m[2].metric("Degree validation picks", best)
-code_panel(f"""import torch
-
-folds = torch.empty({ss.of_n}, dtype=torch.long)
-order = torch.randperm({ss.of_n}, generator=torch.Generator().manual_seed({data_cfg.seed}))
-folds[order] = torch.arange({ss.of_n}) * {k} // {ss.of_n}       # fold of each training point
-errors = []
-for f in range({k}):
-    held = folds == f
-    coef = torch.linalg.lstsq(features(x_train[~held], {degree}), y_train[~held].unsqueeze(-1), driver="gelsd").solution
-    pred = (features(x_train[held], {degree}) @ coef).squeeze(-1)
-    errors.append((pred - y_train[held]).pow(2).mean().item())
-print(errors, sum(errors) / {k})
-""")
+code_panel(regularization.kfold_code(data_cfg, k, degree, errors))
