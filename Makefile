@@ -4,6 +4,12 @@
 #   make bench  the measurements behind BENCHMARKS.md
 .PHONY: run test bench
 
+# The real CIFAR-10 copy beside the project, where there is one (the benchmarks train on it).
+SHARED_CIFAR10 := $(wildcard ../shared/datasets/cifar10-jpg)
+ifneq ($(SHARED_CIFAR10),)
+export PYLAB_CIFAR10_DIR ?= $(abspath $(SHARED_CIFAR10))
+endif
+
 run:
 	scripts/setup.sh
 	.venv/bin/python -m streamlit run app.py

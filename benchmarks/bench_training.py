@@ -10,7 +10,7 @@ printed with every run because shared machines make timings noisy.
 
 Options: --fp32 (float32 even where bfloat16 is fast), --threads N (torch threads in the child; default: torch's
 own choice), --seed S (first seed; run i uses S + i), --preset NAME (for `cifar`/`mnist-fast`: any preset of
-core.training.presets()).
+core.presets.presets()).
 """
 
 import argparse
@@ -42,14 +42,15 @@ def child_preset(preset_name: str, seed: int, precision: str = "") -> dict:
     t0 = time.perf_counter()
     import torch
 
-    from core import data as data_mod
+    from core.datasets import load
     from core.models import build_model
-    from core.training import TrainConfig, Trainer, presets
+    from core.presets import presets
+    from core.training import TrainConfig, Trainer
 
     t_import = time.perf_counter() - t0
     preset = presets()[preset_name]
     t1 = time.perf_counter()
-    ds = data_mod.load(preset.dataset)
+    ds = load(preset.dataset)
     t_data = time.perf_counter() - t1
     cfg = TrainConfig(**{**preset.train.to_dict(), "seed": seed, **({"precision": precision} if precision else {})})
     t2 = time.perf_counter()
@@ -77,9 +78,10 @@ def child_throughput(steps: int, warmup: int, seed: int, rounds: int = 3) -> dic
     import torchvision
     from torchvision import transforms
 
-    from core.data import _IDX_FILES, load_mnist
+    from core.mnist import _IDX_FILES, load_mnist
     from core.models import build_model
-    from core.training import TrainConfig, Trainer, presets
+    from core.presets import presets
+    from core.training import TrainConfig, Trainer
 
     preset = presets()["mnist-fast"]
     mnist = load_mnist()

@@ -56,3 +56,58 @@ def prepare(rgba: torch.Tensor) -> torch.Tensor | None:
     if img is None:
         return None
     return (img * 255).round().to(torch.uint8)[None, None]
+
+
+# MNIST's digits cover 2.4% to 33% of their 28x28 image with ink brighter than half (all 10,000 test digits).
+INK_RANGE = (0.02, 0.35)
+
+
+def unlike_a_digit(x: torch.Tensor) -> str | None:
+    """Why a prepared (1, 1, 28, 28) uint8 drawing is unlike any MNIST digit, in words; None when it is not."""
+    ink = float((x > 127).float().mean())
+    if ink > INK_RANGE[1]:
+        return (f"This is mostly ink ({ink:.0%} of the 28x28 image; MNIST's digits cover at most 33%): it looks "
+                "like no digit the model has seen. It still answers, because it always picks one of the ten "
+                "classes, but the answer means little.")
+    if ink < INK_RANGE[0]:
+        return (f"There is very little ink ({ink:.1%} of the 28x28 image; MNIST's digits cover at least 2%): "
+                "draw the digit larger or with a thicker pen.")
+    return None
+
+
+def stand_in(image: torch.Tensor, scale: int = 10) -> torch.Tensor:
+    """An MNIST image (28, 28) uint8 drawn large as a canvas would hand it over: (28*scale, 28*scale, 4) uint8."""
+    ink = image.repeat_interleave(scale, 0).repeat_interleave(scale, 1)  # (280, 280)
+    return torch.stack([ink, ink, ink, torch.full_like(ink, 255)], dim=-1)
+
+
+def digit_code(x: torch.Tensor | None, mean: float, std: float, pred: int, *, run: tuple[str, dict] | None = None)\
+        -> str:
+    """The Draw-a-digit lesson as a script: the prepared drawing (or, before one, MNIST test image 0 drawn large),
+    the same preprocessing, the model, its prediction. `run`: (weights file name, ModelConfig dict) of a Training
+    studio run, else the shared small CNN."""
+    if x is None:
+        drawing = ["mnist = load_mnist()",
+                   "rgba = stand_in(mnist.x_test[0, 0])  # no drawing yet: MNIST test image 0, drawn large on the canvas",
+                   "x = prepare(rgba)  # crop to the ink, fit a 20x20 box, centre by mass in 28x28: (1, 1, 28, 28)"]
+        imports = "from core.digits import prepare, stand_in\n"
+    else:
+        drawing = ["mnist = load_mnist()",
+                   "# your drawing after core.digits.prepare (crop, fit a 20x20 box, centre by mass), as 784 bytes",
+                   f'x = torch.frombuffer(bytearray.fromhex("{bytes(x.flatten().tolist()).hex()}"), '
+                   "dtype=torch.uint8).reshape(1, 1, 28, 28)"]
+        imports = ""
+    if run is None:
+        model = ["model, accuracy = train_quick_cnn(mnist)  # the page's small shared CNN (seeded: a few seconds)"]
+        imports += "from core.inspection import train_quick_cnn\n"
+    else:
+        file, cfg = run
+        model = [f"model = build_model(ModelConfig(**{cfg!r}), seed=None)",
+                 f"model.load_state_dict(torch.load({file!r}, weights_only=True))  # the run's Weights (.pt) download"]
+        imports += "from core.models import ModelConfig, build_model\n"
+    lines = ["import torch", "", imports + "from core.mnist import load_mnist", "", *drawing, *model,
+             f"x = (x.float() / 255 - {mean:.4f}) / {std:.4f}  # the training set's mean and std",
+             "model.eval()", "with torch.inference_mode():",
+             "    probs = model(x).softmax(dim=1)[0]  # (10,)",
+             f"print(probs.argmax().item())  # {pred}"]
+    return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
     cfg = ModelConfig("cnnnet", in_channels=3, image_size=32)     # frozen: hashable, JSON-able (asdict)
     model = build_model(cfg, seed=0)                              # same seed, same initial weights
     count_parameters(model)                                       # -> 76922
-    layer_table(model, (3, 32, 32))                               # one row per layer: output shape, parameters
+    layer_table(model, (3, 32, 32))                               # core.layer_table: one row per layer
 
 Architectures (ARCHS): "mlp" (784-200-200-10), "mnist_cnn" (conv 64 / conv 128 / dropout / 1024 dense),
 "cnnnet" (the classic small CIFAR CNN: 76,922 parameters), "lenet5", "resnet" (ResNet-8 for 32x32 images),
@@ -29,10 +29,14 @@ ARCH_NAMES = {
     "resnet": "ResNet-8 (small ResNet)",
     "fastnet": "FastNet (conv-pool-BN blocks)",
 }
+ARCH_SHORT = {"mlp": "MLP", "mnist_cnn": "MNIST CNN", "cnnnet": "CNNNet", "lenet5": "LeNet-5", "resnet": "ResNet-8",
+              "fastnet": "FastNet"}  # in run labels
 BASE_WIDTHS = {"resnet": (16, 32, 64), "fastnet": (16, 32, 64, 128)}  # channels per stage at width x1
 SEQUENTIAL_ARCHS = ("mlp", "mnist_cnn", "cnnnet", "lenet5", "fastnet")  # their layers run one after another
 INITS = ("default", "kaiming", "xavier", "bad")  # "bad": every weight ~ normal(0, 1), the classic mistake
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
+MAX_HIDDEN_LAYERS = 16  # an MLP deeper than this is not something a config file from this app describes
+MAX_WIDTHS = 4  # resnet has 3 stages, fastnet a stem and 3 blocks
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class ModelConfig:
             raise ValueError("dropout must be in [0, 1)")
         if self.in_channels not in (1, 3) or not 8 <= self.image_size <= 256 or not 2 <= self.num_classes <= 1000:
             raise ValueError("inputs must have 1 or 3 channels, a size in [8, 256] and 2 to 1000 classes")
+        if len(self.hidden) > MAX_HIDDEN_LAYERS or len(self.widths) > MAX_WIDTHS:
+            raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers and {MAX_WIDTHS} stage widths")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
 
@@ -87,6 +93,10 @@ class ModelConfig:
                 continue
             value = d[f.name]
             if f.name in ("hidden", "widths"):
+                limit = MAX_HIDDEN_LAYERS if f.name == "hidden" else MAX_WIDTHS
+                if isinstance(value, list | tuple) and len(value) > limit:  # checked first: the list may be huge
+                    raise ValueError(f"{f.name} has {len(value):,} entries; a model here has at most {limit} "
+                                     f"{'hidden layers' if f.name == 'hidden' else 'stage widths'}")
                 if not isinstance(value, list | tuple) or not all(isinstance(v, int) and 0 < v <= 4096 for v in value):
                     raise ValueError(f"{f.name} must be a list of positive integers")
                 value = tuple(value)
@@ -325,28 +335,6 @@ def scaled_widths(arch: str, multiplier: float) -> tuple[int, ...]:
     return tuple(max(4, int(round(w * multiplier))) for w in BASE_WIDTHS[arch])
 
 
-def sequential_code(model: nn.Module) -> str | None:
-    """The model written as one nn.Sequential (copyable code), or None when it has skip connections.
-
-    Every leaf module's repr is valid constructor code, e.g. "Conv2d(1, 8, kernel_size=(5, 5), stride=(1, 1))".
-    """
-    if isinstance(model, ResNet):
-        return None
-    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
-    lines = []
-    for m in leaves:
-        args = m.extra_repr()
-        for default in _DEFAULT_ARGS:  # drop arguments that only repeat the defaults: shorter, same model
-            args = args.replace(default, "")
-        lines.append(f"    nn.{type(m).__name__}({args.strip(', ')}),")
-    return "model = nn.Sequential(\n" + "\n".join(lines) + "\n)"
-
-
-_DEFAULT_ARGS = (", eps=1e-05", ", momentum=0.1", ", affine=True", ", bias=True", ", track_running_stats=True",
-                 ", stride=(1, 1)", ", padding=0", ", dilation=1", ", ceil_mode=False", "approximate='none'",
-                 "start_dim=1, end_dim=-1", ", inplace=False")
-
-
 def default_config(arch: str, in_channels: int = 1, image_size: int = 28, **overrides) -> ModelConfig:
     """The usual settings of an architecture: BatchNorm on for resnet and fastnet (their designs assume it),
     dropout 0.5 in the MNIST CNN's dense layer."""
@@ -398,45 +386,6 @@ def build_model(cfg: ModelConfig, *, seed: int | None = 0) -> nn.Module:
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
     """Example: count_parameters(nn.Linear(784, 200)) -> 157000 (784 * 200 weights + 200 biases)"""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    name: str  # dotted path in the model, e.g. "features.0"
-    kind: str  # the module class, e.g. "Conv2d"
-    output_shape: tuple[int, ...]  # without the batch dimension
-    params: int  # parameters of this layer alone
-    detail: str  # the module's repr arguments, e.g. "1, 64, kernel_size=(3, 3), ..."
-
-
-def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
-    """Every leaf layer in call order with the shape it outputs for one input of `input_shape`.
-
-    Runs one forward pass (eval mode, no grad) with forward hooks; the model's mode is restored after.
-    """
-    rows: list[LayerRow] = []
-    names = {m: n for n, m in model.named_modules()}
-    hooks = []
-
-    def hook(module, _inputs, output):
-        shape = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else ()
-        params = sum(p.numel() for p in module.parameters(recurse=False))
-        rows.append(LayerRow(names[module], type(module).__name__, shape, params, module.extra_repr()))
-
-    for m in model.modules():
-        if not list(m.children()):
-            hooks.append(m.register_forward_hook(hook))
-    was_training = model.training
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    try:
-        model.eval()
-        with torch.inference_mode():
-            model(torch.zeros((1, *input_shape), device=device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
-    return rows
 
 
 def first_layer(model: nn.Module) -> nn.Conv2d | nn.Linear | None:

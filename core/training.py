@@ -19,8 +19,6 @@ A step, in the canonical order:
 from __future__ import annotations
 
 import copy
-import io
-import json
 import math
 import time
 from collections.abc import Callable
@@ -30,10 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.data import ImageData, augment, normalize
-from core.models import ModelConfig, build_model, set_generator
+from core.batches import augment
+from core.evaluation import Metrics, evaluate, prepare
+from core.image_data import ImageData
+from core.models import set_generator
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16")
 
@@ -126,13 +127,7 @@ class History:
     status: str = "ready"  # ready | paused | finished | stopped_early | diverged | stopped
     reason: str = ""  # why the run ended, in words
     best_epoch: int | None = None  # early stopping: the epoch whose weights were kept
-
-
-@dataclass(frozen=True)
-class Metrics:
-    loss: float
-    accuracy: float
-    n: int
+    warning: str = ""  # a run that ended but did not learn (accuracy at chance, exploded loss), in words
 
 
 DONE = ("finished", "stopped_early", "diverged", "stopped")
@@ -174,45 +169,6 @@ def lr_curve(cfg: TrainConfig, steps_per_epoch: int) -> list[float]:
         opt.step()
         sched.step()
     return out
-
-
-def _prepare(x_uint8: torch.Tensor, data: ImageData, device, channels_last: bool) -> torch.Tensor:
-    x = normalize(x_uint8, data.mean, data.std)  # (B, C, H, W) float32
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x.to(device, non_blocking=True)
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor, data: ImageData, *, batch_size: int = 1000, device="cpu",
-            tta: bool = False, precision: str = "fp32", channels_last: bool = False) -> torch.Tensor:
-    """Class probabilities (N, classes) for uint8 images x (N, C, H, W), in eval mode (then restored).
-
-    tta: average the softmax of each image and its mirror (test-time augmentation).
-    """
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        for start in range(0, len(x), batch_size):
-            xb = _prepare(x[start:start + batch_size], data, device, channels_last)
-            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                probs = model(xb).float().softmax(dim=1)  # (B, classes)
-                if tta:
-                    probs = (probs + model(xb.flip(3)).float().softmax(dim=1)) / 2
-            out.append(probs.cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0, data.num_classes)
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: ImageData, **kwargs) -> Metrics:
-    """Mean cross-entropy (no label smoothing) and accuracy of the model on uint8 images x and labels y."""
-    if len(y) == 0:
-        return Metrics(float("nan"), float("nan"), 0)
-    probs = predict(model, x, data, **kwargs)
-    loss = F.nll_loss(probs.clamp_min(1e-12).log(), y).item()
-    return Metrics(loss, (probs.argmax(1) == y).float().mean().item(), len(y))
 
 
 def _epochs(n: int) -> str:
@@ -262,6 +218,8 @@ class Trainer:
         self._window = [0.0, 0, 0, 0.0]
         self._best: tuple[float, int, dict] | None = None  # (val loss, epoch, state_dict)
         self._bad_epochs = 0
+        self.first_loss: float | None = None  # the loss of the first batch, and the largest since
+        self.peak_loss = 0.0
 
     @property
     def status(self) -> str:
@@ -296,8 +254,10 @@ class Trainer:
         self.model.zero_grad(set_to_none=True)
         self._best = None
 
-    def run(self, *, max_steps: int | None = None, max_seconds: float | None = None) -> str:
-        """Train until done, or for at most `max_steps` steps / about `max_seconds`; returns the status."""
+    def run(self, *, max_steps: int | None = None, max_seconds: float | None = None,
+            keep_going: Callable[[], bool] | None = None) -> str:
+        """Train until done, or for at most `max_steps` steps / about `max_seconds`, or until `keep_going()` is
+        false (checked before every step: a pause from another thread takes effect at once); returns the status."""
         if self.done:
             return self.history.status
         self.history.status = "running"
@@ -311,6 +271,8 @@ class Trainer:
             if self._pos + self.batch_size > len(self._order):
                 self._end_epoch()
                 continue
+            if keep_going is not None and not keep_going():
+                break
             self._train_step(self._order[self._pos:self._pos + self.batch_size])
             self._pos += self.batch_size
             taken += 1
@@ -325,12 +287,15 @@ class Trainer:
         x = self.data.x_train[idx]  # (B, C, H, W) uint8
         if cfg.crop_padding or cfg.flip:
             x = augment(x, self.generator, crop_padding=cfg.crop_padding, flip=cfg.flip)
-        x = _prepare(x, self.data, self.device, cfg.channels_last)
+        x = prepare(x, self.data, self.device, cfg.channels_last)
         y = self.data.y_train[idx].to(self.device, non_blocking=True)  # (B,)
         with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
             logits = self.model(x)  # (B, classes)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
         loss_value = loss.item()
+        if self.first_loss is None:
+            self.first_loss = loss_value
+        self.peak_loss = max(self.peak_loss, loss_value)
         if not math.isfinite(loss_value):
             self.history.status = "diverged"
             self.history.reason = (f"The loss became {loss_value} at step {self.step + 1} (epoch {self.epoch + 1}): "
@@ -405,7 +370,23 @@ class Trainer:
         elif last:
             self.history.status = "finished"
             self.history.reason = f"Finished {_epochs(cfg.epochs)} in {self.train_seconds:.1f} s."
+        if self.done:
+            self.history.warning = self._did_not_learn(test or val)
         self.model.train()
+
+    def _did_not_learn(self, final: Metrics | None) -> str:
+        """Why a run that ended did not learn, in words ("" when it did): accuracy at chance, exploded loss."""
+        chance = 1 / self.data.num_classes
+        problems = []
+        if final is not None and final.accuracy <= chance + 0.05:
+            problems.append(f"its accuracy ({final.accuracy:.1%}) is no better than guessing ({chance:.0%} for "
+                            f"{self.data.num_classes} classes)")
+        if self.first_loss and self.peak_loss > max(100 * self.first_loss, 10):
+            problems.append(f"the loss exploded to {self.peak_loss:.3g} (it started at {self.first_loss:.3g})")
+        if not problems:
+            return ""
+        return (f"This run did not learn: {' and '.join(problems)}. Lower the learning rate (now {self.cfg.lr:g}), "
+                "or try another optimizer or initialisation.")
 
 
 def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: str = "cpu",
@@ -415,267 +396,3 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: str = 
     trainer = Trainer(model, data, cfg, device=device, on_step=on_step, on_epoch=on_epoch)
     trainer.run()
     return trainer.history
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# After training: what the model gets right and wrong
-# ---------------------------------------------------------------------------------------------------------------
-
-def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """(classes, classes) counts: row = true class, column = predicted class.
-
-    Example: confusion_matrix(tensor([0, 1, 1]), tensor([0, 0, 1]), 2).tolist() -> [[1, 0], [1, 1]]
-    """
-    return torch.bincount(y_true * num_classes + y_pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
-
-
-def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
-    """Diagonal over row sums: the fraction of each true class classified correctly (nan for an empty class)."""
-    return cm.diag().double() / cm.sum(1).double()
-
-
-def confident_mistakes(probs: torch.Tensor, y: torch.Tensor, n: int = 12) -> torch.Tensor:
-    """Indices of the `n` wrong predictions made with the highest confidence, most confident first."""
-    conf, pred = probs.max(1)
-    wrong = (pred != y).nonzero().flatten()
-    return wrong[conf[wrong].argsort(descending=True)[:n]]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Checkpoints: a plain state_dict (.pt) and its config (.json)
-# ---------------------------------------------------------------------------------------------------------------
-
-class CheckpointError(ValueError):
-    """An uploaded checkpoint that cannot be used; str(error) says why, for the learner."""
-
-
-def weights_bytes(model: nn.Module) -> bytes:
-    """The model's state_dict as a .pt file: load it with model.load_state_dict(torch.load(f, weights_only=True))."""
-    buffer = io.BytesIO()
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
-def config_json(model_cfg: ModelConfig, train_cfg: TrainConfig | None = None, *, dataset: str = "",
-                metrics: dict | None = None) -> str:
-    """The JSON that goes with the weights: what to build before load_state_dict, and how it was trained."""
-    return json.dumps({"format": "pytorch-lab/1", "dataset": dataset, "model": model_cfg.to_dict(),
-                       "train": train_cfg.to_dict() if train_cfg else None, "metrics": metrics or {}}, indent=2)
-
-
-def read_config_json(data: bytes | str) -> tuple[ModelConfig, dict]:
-    """ModelConfig and the whole document from a config .json; CheckpointError with a reason otherwise."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise CheckpointError("The config file is not valid JSON.") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
-        raise CheckpointError("The config file has no \"model\" section: use the .json saved with the weights.")
-    try:
-        return ModelConfig.from_dict(doc["model"]), doc
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"The config file describes no model this app can build: {exc}.") from None
-
-
-def load_weights(data: bytes, model_cfg: ModelConfig) -> nn.Module:
-    """Build `model_cfg` and load the state_dict in `data` (torch.load(weights_only=True), strict).
-
-    Raises CheckpointError saying what is wrong: not a PyTorch file, not a state_dict, or weights that do not
-    fit this architecture (missing / unexpected layers, shape mismatches).
-    """
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception:  # pickle, zip and torch errors all mean the same to a learner
-        raise CheckpointError("This file is not a PyTorch weights file (.pt saved with torch.save) or it is "
-                              "damaged.") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise CheckpointError("The file holds no state_dict (a dict of parameter names to tensors).")
-    with torch.device("meta"):  # names and shapes only: a foreign config cannot make us allocate a huge model
-        expected = build_model(model_cfg, seed=None).state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} tensor(s), e.g. {', '.join(missing[:3])}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unknown tensor(s), e.g. {', '.join(unexpected[:3])}")
-        if wrong:
-            parts.append(f"{len(wrong)} shape mismatch(es), e.g. {'; '.join(wrong[:2])}")
-        raise CheckpointError(f"These weights do not fit the architecture {model_cfg.arch!r} "
-                              f"({'; '.join(parts)}). Choose the architecture they were trained with, or "
-                              "upload the matching config .json.")
-    n = sum(v.numel() for v in expected.values())
-    if 4 * n > 2 * len(data) + 2**20:  # tensors that share one storage: small on disk, huge as a model
-        raise CheckpointError(f"This file ({len(data):,} bytes) is far smaller than the {n:,} numbers these "
-                              "weights need: it is not a plain state_dict.")
-    model = build_model(model_cfg, seed=None)
-    model.load_state_dict(state, strict=True)
-    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
-        raise CheckpointError("The weights contain NaN or infinite values (a diverged run?).")
-    return model.eval()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Presets: tuned settings behind the app's one-click choices and the benchmarks
-# ---------------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Preset:
-    dataset: str  # "mnist", "fashion-mnist" or "cifar10"
-    model: ModelConfig
-    train: TrainConfig
-    note: str
-
-
-def fast_bf16() -> bool:
-    """Whether bfloat16 autocast is fast here: a GPU, or a CPU with native BF16 (AVX-512 BF16 / AMX)."""
-    if torch.cuda.is_available():
-        return True
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def presets() -> dict[str, Preset]:
-    """The app's presets by name (see BENCHMARKS.md for what each reaches, and how fast, on 2 CPU cores).
-
-    They use bfloat16 and channels-last where this machine runs them fast, float32 otherwise.
-    """
-    fast = fast_bf16()
-    speed = {"precision": "bf16" if fast else "fp32", "channels_last": True}
-    mnist_fast = ModelConfig("fastnet", 1, 28, batchnorm=True, widths=(8, 16, 32, 64))
-    cifar = ModelConfig("fastnet", 3, 32, batchnorm=True, widths=(16, 32, 64, 128))
-    cifar_sgd = dict(lr=0.2, momentum=0.9, nesterov=True, weight_decay=5e-4, batch_size=256, schedule="onecycle",
-                     warmup=0.2, label_smoothing=0.2, crop_padding=2, flip=True, val_fraction=0.0, tta=True,
-                     log_every=10, **speed)
-    return {
-        "mnist-fast": Preset("mnist", mnist_fast, TrainConfig(
-            "adamw", lr=5e-3, weight_decay=5e-4, batch_size=256, epochs=1, schedule="onecycle", warmup=0.2,
-            label_smoothing=0.1, val_fraction=0.0, test_every_epoch=False, log_every=20, **speed),
-            "FastNet (x0.5) on MNIST, one epoch: ~99.2% test accuracy in ~15 s on 2 CPU cores."),
-        "mnist-mlp": Preset("mnist", ModelConfig("mlp"), TrainConfig(
-            "sgd", lr=0.1, momentum=0.9, batch_size=128, epochs=3, schedule="cosine"),
-            "The textbook MLP 784-200-200-10 with SGD + momentum: ~98%."),
-        "cifar-default": Preset("cifar10", cifar, TrainConfig("sgd", epochs=2, test_every_epoch=True, **cifar_sgd),
-                                "FastNet on CIFAR-10, crops and flips, 2 epochs: ~77% in ~1 minute on 2 CPU cores."),
-        "cifar-80": Preset("cifar10", cifar, TrainConfig("sgd", epochs=8, test_every_epoch=False, **cifar_sgd),
-                           "The same FastNet for 8 epochs: ~85% on CIFAR-10 in ~3.5 minutes on 2 CPU cores."),
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The code that runs: a standalone loop equivalent to Trainer, written from the same values
-# ---------------------------------------------------------------------------------------------------------------
-
-_LOADERS = {"mnist": "load_mnist()", "fashion-mnist": "load_fashion_mnist()", "cifar10": "load_cifar10()"}
-
-
-def _optimizer_code(cfg: TrainConfig) -> str:
-    wd = f", weight_decay={cfg.weight_decay:g}" if cfg.weight_decay else ""
-    if cfg.optimizer == "sgd":
-        nesterov = ", nesterov=True" if cfg.nesterov and cfg.momentum > 0 else ""
-        return f"torch.optim.SGD(model.parameters(), lr={cfg.lr:g}, momentum={cfg.momentum:g}{nesterov}{wd})"
-    if cfg.optimizer == "rmsprop":
-        return f"torch.optim.RMSprop(model.parameters(), lr={cfg.lr:g}, momentum={cfg.momentum:g}{wd})"
-    name = "Adam" if cfg.optimizer == "adam" else "AdamW"
-    return f"torch.optim.{name}(model.parameters(), lr={cfg.lr:g}{wd})"
-
-
-def _scheduler_code(cfg: TrainConfig) -> str:
-    total = f"{cfg.epochs} * steps_per_epoch"
-    if cfg.schedule == "onecycle":
-        return (f"torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr={cfg.lr:g}, total_steps={total}, "
-                f"pct_start={cfg.warmup:g}, cycle_momentum=False)")
-    if cfg.schedule == "cosine":
-        return f"torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={total})"
-    if cfg.schedule == "step":
-        return (f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={cfg.step_every} * steps_per_epoch, "
-                f"gamma={cfg.gamma:g})")
-    return "torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)  # constant lr"
-
-
-def training_code(dataset: str, model_cfg: ModelConfig, cfg: TrainConfig, model_code: str | None = None) -> str:
-    """A standalone script doing what Trainer does with these settings (same order of operations).
-
-    `model_code`: the model as nn.Sequential code (core.models.sequential_code); otherwise it is built by name.
-    """
-    loader = _LOADERS.get(dataset, "load_image_folder('path/to/folder')")
-    loader_name = loader.split("(")[0]
-    if model_code is None:
-        model_code = (f"from core.models import ModelConfig, build_model\n"
-                      f"model = build_model(ModelConfig(**{model_cfg.to_dict()!r}), seed={cfg.seed})")
-    device = "cpu"
-    bf16 = cfg.precision == "bf16"
-    lines = [
-        "import torch",
-        "import torch.nn.functional as F",
-        "from torch import nn",
-        f"from core.data import {loader_name}, augment, normalize  # images as uint8 tensors in memory",
-        "",
-        f"data = {loader}  # x_train: {'(N, C, H, W)'} uint8, y_train: (N,) int64",
-        f"torch.manual_seed({cfg.seed})  # the initial weights and dropout masks (fine in a script of your own)",
-        model_code,
-    ]
-    if cfg.channels_last:
-        lines.append("model = model.to(memory_format=torch.channels_last)  # NHWC: faster convolutions on CPUs")
-    lines += [
-        f"g = torch.Generator().manual_seed({cfg.seed})  # split, batch order and augmentation",
-        "pool = torch.randperm(len(data.y_train), generator=g)",
-    ]
-    if cfg.train_subset:
-        lines.append(f"pool = pool[:{cfg.train_subset}]  # a subset, for a quick run")
-    lines += [
-        f"n_val = int(len(pool) * {cfg.val_fraction:g})",
-        "val_idx, train_idx = pool[:n_val].sort().values, pool[n_val:].sort().values",
-        f"batch_size = {cfg.batch_size}",
-        "steps_per_epoch = len(train_idx) // batch_size",
-        f"optimizer = {_optimizer_code(cfg)}",
-        f"scheduler = {_scheduler_code(cfg)}",
-        "",
-        f"for epoch in range({cfg.epochs}):",
-        "    model.train()",
-        "    order = train_idx[torch.randperm(len(train_idx), generator=g)]",
-        "    for step in range(steps_per_epoch):",
-        "        idx = order[step * batch_size:(step + 1) * batch_size]",
-        "        x = data.x_train[idx]  # (B, C, H, W) uint8",
-    ]
-    if cfg.crop_padding or cfg.flip:
-        lines.append(f"        x = augment(x, g, crop_padding={cfg.crop_padding}, flip={cfg.flip})  # whole batch at once")
-    lines.append("        x = normalize(x, data.mean, data.std)  # float32, mean 0 and std 1 per channel")
-    if cfg.channels_last:
-        lines.append("        x = x.contiguous(memory_format=torch.channels_last)")
-    smoothing = f", label_smoothing={cfg.label_smoothing:g}" if cfg.label_smoothing else ""
-    if bf16:
-        lines += [f"        with torch.autocast({device!r}, dtype=torch.bfloat16):  # bfloat16 matmuls and convs",
-                  "            logits = model(x)  # (B, classes)"]
-    else:
-        lines.append("        logits = model(x)  # (B, classes)")
-    lines += [
-        f"        loss = F.cross_entropy(logits.float(), data.y_train[idx]{smoothing})",
-        "        if not torch.isfinite(loss):",
-        "            raise RuntimeError(f'diverged at epoch {epoch}, step {step}: lower the learning rate')",
-        "        optimizer.zero_grad()",
-        "        loss.backward()",
-        "        optimizer.step()",
-        "        scheduler.step()",
-        "    model.eval()",
-        "    with torch.inference_mode():",
-        "        x_test = normalize(data.x_test, data.mean, data.std)",
-    ]
-    if bf16:
-        lines += ["        with torch.autocast('cpu', dtype=torch.bfloat16):",
-                  "            probs = model(x_test).float().softmax(1)"]
-    else:
-        lines.append("        probs = model(x_test).softmax(1)")
-    if cfg.tta:
-        lines.append("        probs = (probs + model(x_test.flip(3)).float().softmax(1)) / 2  # + the mirrored images")
-    lines.append("    print(epoch + 1, 'test accuracy', (probs.argmax(1) == data.y_test).float().mean().item())")
-    return "\n".join(lines)

@@ -6,10 +6,11 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core import data as D
-from ui import figures_training as F
+from core import batches, datasets, image_folders
+from core.image_data import DataError, DataUnavailable, ImageData
+from ui import figures_training as figures
 from ui import links
-from ui.common import code_panel, halt, header
+from ui.common import code_panel, escape_markdown, halt, header
 from ui.plots import COLORS, style
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "custom": "My images"}
@@ -33,7 +34,7 @@ ss = st.session_state
 
 st.subheader("Where the data comes from")
 st.dataframe(pd.DataFrame([{"dataset": s.dataset, "available": "yes" if s.available else "no", "source": s.where}
-                           for s in D.sources(ss["dsb_cifar_path"] or None)]),
+                           for s in datasets.sources(ss["dsb_cifar_path"] or None)]),
              hide_index=True, width="stretch", key="dsb_sources")
 
 st.segmented_control("Dataset", list(SOURCES), format_func=SOURCES.get, key="dsb_dataset", required=True)
@@ -52,47 +53,51 @@ if name == "custom":
     with tab_zip:
         upload = st.file_uploader("Zip of class folders", type=["zip"], key="dsb_zip", max_upload_size=200)
         if upload is not None and st.button("Load the zip", key="dsb_load_zip", type="primary"):
-            old = ss.get("dsb_tmpdir")
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-            ss["dsb_tmpdir"] = tempfile.mkdtemp(prefix="pylab-upload-")
+            unpacked = tempfile.mkdtemp(prefix="pylab-upload-")
             try:
-                report = D.extract_image_zip(upload.getvalue(), ss["dsb_tmpdir"])
-                source = (report.root, f"{upload.name}: {report.images:,} images"
-                          + (f" ({report.skipped} other files skipped)" if report.skipped else ""))
-            except D.DataError as exc:
+                report = image_folders.extract_image_zip(upload.getvalue(), unpacked)
+                source = (report.root, upload.name, f"{upload.name}: {report.images:,} images"
+                          + (f" ({report.skipped} other files skipped)" if report.skipped else ""), unpacked)
+            except DataError as exc:
+                shutil.rmtree(unpacked, ignore_errors=True)
                 st.error(str(exc), icon=":material/folder_zip:")
     with tab_folder:
         st.text_input("Folder path", key="dsb_folder", placeholder="/path/to/pets")
         if st.button("Load the folder", key="dsb_load_folder", disabled=not ss.get("dsb_folder")):
-            source = (ss["dsb_folder"], str(ss["dsb_folder"]))  # load_image_folder expands ~
+            folder = ss["dsb_folder"]  # load_image_folder expands ~
+            name = folder.rstrip("/").rsplit("/", 1)[-1] or "the folder"
+            source = (folder, None, name, None)
     if source is not None:
+        path, label, note, unpacked = source
         bar = st.progress(0.0, text="Decoding images ...")
         try:
-            custom = D.load_image_folder(source[0], size=int(ss["dsb_size"]), channels=1 if ss["dsb_gray"] else 3,
-                                         progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
-            ss["ds_custom"] = custom  # this session's own dataset: the Training studio offers it as "My images"
-            ss["dsb_custom_note"] = source[1]
-        except D.DataError as exc:
+            custom = image_folders.load_image_folder(path, size=int(ss["dsb_size"]), label=label,
+                                                     channels=1 if ss["dsb_gray"] else 3,
+                                                     progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
+            ss["dsb_custom"] = custom  # this session's own dataset: the Training studio offers it as "My images"
+            ss["dsb_custom_note"] = note
+        except DataError as exc:
             st.error(str(exc), icon=":material/image_not_supported:")
         finally:
             bar.empty()
-    data = ss.get("ds_custom")
+            if unpacked:  # decoded into memory: the unpacked files are not needed any more
+                shutil.rmtree(unpacked, ignore_errors=True)
+    data = ss.get("dsb_custom")
     if data is None:
         st.info("No images loaded yet.", icon=":material/photo_library:")
         halt()
-    st.success(f"Loaded {ss.get('dsb_custom_note', data.name)}: {len(data.y_train):,} training and "
+    st.success(f"Loaded {escape_markdown(ss.get('dsb_custom_note', data.name))}: {len(data.y_train):,} training and "
                f"{len(data.y_test):,} test images in {data.num_classes} classes. Train on them in the "
                "Training studio (dataset: My images).", icon=":material/check_circle:")
     st.page_link("pages/50_training_studio.py", label="Open the Training studio", icon=":material/model_training:")
 else:
     if name == "cifar10":
         st.text_input("CIFAR-10 folder (optional)", key="dsb_cifar_path",
-                      placeholder="auto: $PYLAB_CIFAR10_DIR, ../shared/datasets/cifar10-jpg, the cache")
+                      placeholder="auto: $PYLAB_CIFAR10_DIR or the cache")
     try:
         with st.spinner("Loading (decoded once, then kept in memory) ..."):
-            data = D.load_shared(name, ss["dsb_cifar_path"] if name == "cifar10" else "")
-    except (D.DataUnavailable, D.DataError) as exc:
+            data = datasets.load_shared(name, ss["dsb_cifar_path"] if name == "cifar10" else "")
+    except (DataUnavailable, DataError) as exc:
         st.warning(str(exc), icon=":material/dataset:")
         halt()
 
@@ -116,20 +121,20 @@ st.caption(f"Source: {data.source}. Channel mean {', '.join(f'{v:.4f}' for v in 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _preview(_data: D.ImageData, key: tuple, split: str, per_class: int, seed: int):
+def _preview(_data: ImageData, key: tuple, split: str, per_class: int, seed: int):
     xs = _data.x_train if split == "train" else _data.x_test
     ys = _data.y_train if split == "train" else _data.y_test
-    idx = D.class_examples(ys, _data.num_classes, per_class, seed=seed)  # (classes, per_class)
+    idx = batches.class_examples(ys, _data.num_classes, per_class, seed=seed)  # (classes, per_class)
     flat = idx.flatten()
     images = torch.zeros((len(flat), *xs.shape[1:]), dtype=torch.uint8)
     images[flat >= 0] = xs[flat[flat >= 0]]
     pad = 2
-    return D.tile(images, per_class, pad=pad), pad
+    return batches.tile(images, per_class, pad=pad), pad
 
 
 data_key = (data.name, data.source, len(data.y_train), len(data.y_test))
 grid, pad = _preview(data, data_key, ss["dsb_split"], int(ss["dsb_per_class"]), int(ss["dsb_seed"]))
-st.plotly_chart(F.class_grid(grid, data.classes, data.image_shape[1], pad,
+st.plotly_chart(figures.class_grid(grid, data.classes, data.image_shape[1], pad,
                              title=f"{int(ss['dsb_per_class'])} random {ss['dsb_split']} images per class"),
                 key="dsb_grid_fig")
 
@@ -140,23 +145,4 @@ fig.update_xaxes(type="category")
 fig.update_yaxes(title="images", rangemode="tozero")
 st.plotly_chart(style(fig, height=300, title=f"Images per class ({ss['dsb_split']})"), key="dsb_counts_fig")
 
-loader = {"mnist": "load_mnist()", "fashion-mnist": "load_fashion_mnist()",
-          "cifar10": "load_cifar10()"}.get(name, f"load_image_folder('path/to/folder', size={data.image_shape[1]})")
-code_panel(f"""
-from core.data import {loader.split('(')[0]}, batches, normalize, augment
-import torch
-
-data = {loader}
-data.x_train.shape, data.x_train.dtype    # {tuple(data.x_train.shape)}, torch.uint8
-data.classes                              # {data.classes[:4]}...
-g = torch.Generator().manual_seed(0)
-for idx in batches(len(data.y_train), 128, g):           # a shuffled index batch, (128,)
-    x = data.x_train[idx]                                 # (128, {', '.join(map(str, data.image_shape))}) uint8
-    x = augment(x, g, crop_padding=4, flip=True)          # whole batch: random crop + flip
-    x = normalize(x, data.mean, data.std)                 # float32, mean 0 / std 1 per channel
-    y = data.y_train[idx]                                 # (128,) int64
-    break
-
-# the textbook way, for comparison: a PIL image per sample, ToTensor + Normalize in the loop
-# torchvision.datasets.ImageFolder('path', transform=transforms.Compose([transforms.Resize(...), transforms.ToTensor()]))
-""")
+code_panel(datasets.datasets_code(name, data))

@@ -1,13 +1,12 @@
 import streamlit as st
 import torch
 
-from core import data as D
-from core import digits
-from core import training as T
-from ui import figures_networks as FN
-from ui import links
-from ui.common import code_panel, fail, halt, header
-from ui.session_models import quick_mnist_model, trained_runs
+from core import datasets, digits
+from core.evaluation import predict
+from core.image_data import DataUnavailable
+from ui import figures_networks, links
+from ui.common import code_panel, fail, header
+from ui.session_models import active_run_id, quick_mnist_model, trained_runs
 
 QUICK = "quick"
 CANVAS = 280  # pixels: ten canvas pixels per MNIST pixel
@@ -20,19 +19,19 @@ header("Draw a digit",
        "centred by its centre of mass in a 28x28 image, then normalised.")
 ss = st.session_state
 
-runs = [r for r in trained_runs() if r["dataset"] == "MNIST" and r["data"].image_shape == (1, 28, 28)]
-by_id = {r["id"]: r for r in runs}
-options = [r["id"] for r in runs] + [QUICK]
+runs = [r for r in trained_runs() if r.dataset == "MNIST" and r.data.image_shape == (1, 28, 28)]
+by_id = {r.id: r for r in runs}
+options = [r.id for r in runs] + [QUICK]
 if ss.get("dd_model") not in options:
-    active = ss.get("ts_active")
-    ss.dd_model = active if active in by_id else (runs[-1]["id"] if runs else QUICK)
+    active = active_run_id()
+    ss.dd_model = active if active in by_id else (runs[-1].id if runs else QUICK)
 
 
 def _label(option) -> str:
     if option == QUICK:
         return "A small CNN trained on MNIST (shared)"
     run = by_id[option]
-    return f"Your Training studio run #{run['id']} ({run['model_cfg'].arch})"
+    return f"Your Training studio run #{run.id} ({run.model_cfg.arch})"
 
 
 c1, c2 = st.columns([3, 2])
@@ -41,8 +40,8 @@ c1.selectbox("Model", options, key="dd_model", format_func=_label,
 c2.slider("Pen width", 10, 40, key="dd_stroke")
 
 try:
-    mnist = D.load_shared("mnist")
-except D.DataUnavailable as exc:
+    mnist = datasets.load_shared("mnist")
+except DataUnavailable as exc:
     fail(str(exc))
 status_area = st.container()  # always drawn, so the canvas below keeps its place (and its drawing) across reruns
 if ss.dd_model == QUICK:
@@ -51,8 +50,7 @@ if ss.dd_model == QUICK:
     data = mnist
 else:
     run = by_id[ss.dd_model]
-    model, data = run["model"], run["data"]
-    accuracy = run.get("test_acc")
+    model, data, accuracy = run.model, run.data, run.test_acc
 
 left, right = st.columns([1, 1], gap="large")
 with left:
@@ -77,53 +75,40 @@ if canvas is not None and canvas.json_data and canvas.json_data.get("objects"):
     except Exception:
         rgba = None
 x = digits.prepare(rgba) if rgba is not None else None
+shown = x if x is not None else digits.prepare(digits.stand_in(mnist.x_test[0, 0]))  # what the code panel reads
+probs = predict(model, shown, data)[0]  # (10,)
+pred = int(probs.argmax())
 
 with right:
     if x is None:
         st.info("Draw a digit on the black canvas: the prediction appears here.", icon=":material/draw:")
-        halt()
-    probs = T.predict(model, x, data)[0]  # (10,)
-    pred = int(probs.argmax())
-    top2 = probs.topk(2)
-    m = st.columns(3)
-    m[0].metric("Prediction", str(pred))
-    m[1].metric("Confidence", f"{float(probs[pred]):.1%}")
-    m[2].metric("Runner-up", f"{int(top2.indices[1])} ({float(top2.values[1]):.1%})")
-    if float(probs[pred]) < 0.6:
-        st.warning("The model is unsure: try drawing the digit larger, thicker or more centred.",
-                   icon=":material/help:")
-    st.plotly_chart(FN.probabilities(probs, [str(c) for c in range(10)], true_index=None, height=320),
-                    key="dd_probs")
+    else:
+        top2 = probs.topk(2)
+        m = st.columns(3)
+        m[0].metric("Prediction", str(pred))
+        m[1].metric("Confidence", f"{float(probs[pred]):.1%}")
+        m[2].metric("Runner-up", f"{int(top2.indices[1])} ({float(top2.values[1]):.1%})")
+        oddity = digits.unlike_a_digit(x)
+        if oddity:
+            st.warning(oddity, icon=":material/help:")
+        elif float(probs[pred]) < 0.6:
+            st.warning("The model is unsure: try drawing the digit larger, thicker or more centred.",
+                       icon=":material/help:")
+        st.plotly_chart(figures_networks.probabilities(probs, [str(c) for c in range(10)], true_index=None,
+                                                       height=320), key="dd_probs")
 
-st.subheader("What the model sees")
-cols = st.columns([1, 2])
-cols[0].plotly_chart(FN.image(x[0].float() / 255, height=260), key="dd_seen")
-cols[1].markdown(
-    f"Your drawing as a **28x28** image, white ink on black like MNIST. The model "
-    f"({'test accuracy ' + format(accuracy, '.1%') if accuracy is not None else 'accuracy unknown'} on MNIST's "
-    "test set) has only ever seen digits prepared this way: if yours looks very different here (too thin, "
-    "cut off, two digits), it is likely to be misread. Models trained with augmentation in the Training studio "
-    "are more forgiving.")
+if x is not None:
+    st.subheader("What the model sees")
+    cols = st.columns([1, 2])
+    cols[0].plotly_chart(figures_networks.image(x[0].float() / 255, height=260), key="dd_seen")
+    cols[1].markdown(
+        f"Your drawing as a **28x28** image, white ink on black like MNIST. The model "
+        f"({'test accuracy ' + format(accuracy, '.1%') if accuracy is not None else 'accuracy unknown'} on "
+        "MNIST's test set) has only ever seen digits prepared this way: if yours looks very different here (too "
+        "thin, cut off, two digits), it is likely to be misread. Models trained with augmentation in the Training "
+        "studio are more forgiving.")
 
-code_panel(f"""import torch
-import torch.nn.functional as F
-
-rgba = torch.from_numpy(canvas.image_data)            # ({CANVAS}, {CANVAS}, 4) uint8 from the canvas
-ink = rgba[..., :3].float().mean(-1) / 255 * (rgba[..., 3] / 255)   # ({CANVAS}, {CANVAS}) in [0, 1]
-
-rows, cols = torch.nonzero(ink > 0.05, as_tuple=True)      # crop to the ink
-crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-scale = 20 / max(crop.shape)                               # fit a 20x20 box, keeping the aspect ratio
-small = F.interpolate(crop[None, None], scale_factor=scale, mode="bilinear", antialias=True)[0, 0]
-img = torch.zeros(28, 28)                                  # paste into 28x28, then centre by mass
-top, left = (28 - small.shape[0]) // 2, (28 - small.shape[1]) // 2
-img[top:top + small.shape[0], left:left + small.shape[1]] = small
-# ... shift img so its centre of mass is at (13.5, 13.5) (core/digits.py)
-
-x = (img * 255).round().to(torch.uint8)[None, None]       # (1, 1, 28, 28), like an MNIST test image
-x = (x.float() / 255 - {data.mean[0]:.4f}) / {data.std[0]:.4f}          # the training set's mean and std
-model.eval()
-with torch.inference_mode():
-    probs = model(x).softmax(dim=1)[0]                     # (10,)
-print(probs.argmax().item())                               # {pred}
-""")
+run_weights = None if ss.dd_model == QUICK else (f"{run.model_cfg.arch}-run{run.id}.pt", run.model_cfg.to_dict())
+code_panel(digits.digit_code(x, data.mean[0], data.std[0], pred, run=run_weights),
+           title="PyTorch code that ran" if x is not None else "PyTorch code (MNIST test image 0 stands in for "
+                                                                 "a drawing)")

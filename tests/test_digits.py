@@ -41,10 +41,11 @@ def test_upscaled_mnist_digits_survive_the_round_trip_and_are_recognised():
     """Real MNIST test digits drawn 10x larger on a canvas, prepared again, are still classified correctly."""
     import torch.nn.functional as F
 
-    from core import architectures, data, training
+    from core import evaluation, inspection
+    from core.datasets import load_shared
 
-    mnist = data.load_shared("mnist")
-    model, _ = architectures.train_quick_cnn(mnist)
+    mnist = load_shared("mnist")
+    model, _ = inspection.train_quick_cnn(mnist)
     picks = torch.arange(0, 10_000, 50)  # 200 test digits
     correct_direct = correct_drawn = 0
     for i in picks.tolist():
@@ -54,7 +55,23 @@ def test_upscaled_mnist_digits_survive_the_round_trip_and_are_recognised():
         rgba[..., 3] = 255  # an opaque black canvas with white ink, as the page's canvas sends it
         label = int(mnist.y_test[i])
         drawn = digits.prepare(rgba)
-        correct_drawn += int(training.predict(model, drawn, mnist).argmax()) == label
-        correct_direct += int(training.predict(model, mnist.x_test[i:i + 1], mnist).argmax()) == label
+        correct_drawn += int(evaluation.predict(model, drawn, mnist).argmax()) == label
+        correct_direct += int(evaluation.predict(model, mnist.x_test[i:i + 1], mnist).argmax()) == label
     assert correct_direct / len(picks) > 0.9
     assert correct_drawn / len(picks) > 0.9  # the preprocessing keeps digits MNIST-like
+
+
+def test_a_drawing_unlike_any_digit_is_named():
+    full = torch.full((1, 1, 28, 28), 255, dtype=torch.uint8)  # a fully inked canvas, prepared
+    assert "mostly ink" in digits.unlike_a_digit(digits.prepare(torch.full((280, 280, 4), 255, dtype=torch.uint8)))
+    assert "mostly ink" in digits.unlike_a_digit(full)
+    dot = torch.zeros(1, 1, 28, 28, dtype=torch.uint8)
+    dot[0, 0, 14, 14] = 255
+    assert "very little ink" in digits.unlike_a_digit(dot)
+
+
+def test_every_mnist_test_digit_looks_like_a_digit(mnist):
+
+    inked = (mnist.x_test > 127).float().mean((1, 2, 3))
+    low, high = digits.INK_RANGE
+    assert bool(((inked >= low) & (inked <= high)).all())  # the thresholds never flag a real digit

@@ -1,5 +1,5 @@
-"""core.models: parameter counts against formulas and reference nets, layer tables against running the layers,
-seeded initialisation schemes against their distributions, the generator-driven Dropout against nn.Dropout."""
+"""core.models: parameter counts against formulas and reference nets, seeded initialisation schemes against their
+distributions, the generator-driven Dropout against nn.Dropout (layer tables: tests/test_layer_table.py)."""
 
 import math
 
@@ -8,9 +8,7 @@ import torch
 from torch import nn
 
 from core import models
-from core.models import ModelConfig, build_model, count_parameters, default_config, layer_table
-
-SHAPES = [(1, 28), (3, 32)]
+from core.models import ModelConfig, build_model, count_parameters, default_config
 
 
 def linear(a, b):
@@ -57,46 +55,6 @@ def test_batchnorm_and_dropout_toggles():
         assert not any(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in without.modules()), arch
         assert any(isinstance(m, nn.Dropout) for m in with_bn.modules()), arch
         assert not any(isinstance(m, nn.Dropout) for m in without.modules()), arch
-
-
-@pytest.mark.parametrize("arch", models.ARCHS)
-@pytest.mark.parametrize("channels,size", SHAPES)
-def test_layer_table_matches_running_the_model(arch, channels, size):
-    cfg = default_config(arch, channels, size)
-    model = build_model(cfg)
-    rows = layer_table(model, cfg.input_shape)
-    assert model.training  # layer_table ran in eval mode and restored train mode
-    assert sum(r.params for r in rows) == count_parameters(model) == sum(p.numel() for p in model.parameters())
-    x = torch.randn(4, *cfg.input_shape)
-    model.eval()
-    with torch.no_grad():
-        assert model(x).shape == (4, 10) and rows[-1].output_shape == (10,)
-        modules = dict(model.named_modules())
-        if all(isinstance(c, nn.Sequential) for c in model.children()):
-            # a plain stack: feeding x through the listed layers in order reproduces every listed shape
-            h = x
-            for r in rows:
-                h = modules[r.name](h)
-                assert tuple(h.shape[1:]) == r.output_shape, r
-        else:
-            for r in rows:  # residual nets: check each listed module on the shape it really receives
-                assert r.kind == type(modules[r.name]).__name__
-
-
-def test_resnet_and_fastnet_stage_shapes():
-    resnet = build_model(default_config("resnet", 3, 32)).eval()
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        h1 = resnet.layer1(resnet.stem(x))
-        h3 = resnet.layer3(resnet.layer2(h1))
-    rows = {r.name: r.output_shape for r in layer_table(resnet, (3, 32, 32))}
-    assert h1.shape[1:] == (16, 32, 32) and h3.shape[1:] == (64, 8, 8)
-    assert rows["layer3.relu2"] == tuple(h3.shape[1:])
-    fast = build_model(default_config("fastnet", 3, 32)).eval()
-    with torch.no_grad():
-        h = fast.block3(fast.block2(fast.block1(fast.stem(x))))
-    assert h.shape[1:] == (128, 3, 3)  # 32 -> 31 (2x2 stem) -> 15 -> 7 -> 3
-    assert {r.name: r.output_shape for r in layer_table(fast, (3, 32, 32))}["block3.act2"] == (128, 3, 3)
 
 
 def test_same_seed_same_weights():
@@ -182,23 +140,6 @@ def test_first_layer_filters():
     filters = models.first_layer_filters(mlp, (1, 28, 28))
     assert filters.shape == (200, 1, 28, 28)
     assert torch.equal(filters[5].flatten(), mlp.net[1].weight[5])  # unit 5's weights, as a 28x28 image
-
-
-@pytest.mark.parametrize("arch", models.SEQUENTIAL_ARCHS)
-def test_sequential_code_builds_the_same_network(arch):
-    """The copyable nn.Sequential code is the same network: same parameters, same outputs with the same weights."""
-    cfg = default_config(arch, 3, 32, batchnorm=True, dropout=0.2, widths=models.scaled_widths(arch, 0.5))
-    model = build_model(cfg).eval()
-    namespace = {"nn": nn}
-    exec(models.sequential_code(model), namespace)  # code this module wrote, not user input
-    seq = namespace["model"].eval()
-    assert [tuple(p.shape) for p in seq.parameters()] == [tuple(p.shape) for p in model.parameters()]
-    with torch.no_grad():
-        for p, q in zip(seq.parameters(), model.parameters(), strict=True):
-            p.copy_(q)
-        x = torch.randn(2, 3, 32, 32)
-        assert torch.allclose(seq(x), model(x), atol=1e-5)
-    assert models.sequential_code(build_model(default_config("resnet", 3, 32))) is None  # skip connections
 
 
 def test_scaled_widths():

@@ -12,9 +12,9 @@ PAGE = "pages/52_draw_digit.py"
 
 def _drawn(digit_index: int):
     """What the canvas sends for an MNIST test digit drawn 10x larger in white on the black canvas."""
-    from core import data
+    from core.datasets import load_shared
 
-    mnist = data.load_shared("mnist")
+    mnist = load_shared("mnist")
     big = F.interpolate(mnist.x_test[digit_index:digit_index + 1].float(), scale_factor=10, mode="bilinear")[0, 0]
     rgba = torch.zeros(280, 280, 4, dtype=torch.uint8)
     rgba[..., :3] = big.clamp(0, 255).round().to(torch.uint8)[..., None]

@@ -190,3 +190,17 @@ def test_bad_train_configs_are_refused():
                    {"early_stopping": 2, "val_fraction": 0.0}, {"schedule": "warm"}, {"batch_size": 0}):
         with pytest.raises(ValueError):
             TrainConfig(**kwargs)
+
+
+def test_a_run_that_does_not_learn_says_so(small):
+    # Adam at lr 1e6 never produces a NaN loss here: the run "finishes", at chance, after the loss exploded.
+    trainer = Trainer(build_model(ModelConfig("mlp"), seed=0), small.subset(2000, 1000, seed=0),
+                      TrainConfig("adam", lr=1e6, epochs=1, val_fraction=0.0))
+    trainer.run()
+    assert trainer.status == "finished"
+    assert "did not learn" in trainer.history.warning and "1e+06" in trainer.history.warning
+    assert "exploded" in trainer.history.warning and trainer.peak_loss > 1e6
+    good = Trainer(build_model(ModelConfig("mlp"), seed=0), small.subset(2000, 1000, seed=0),
+                   TrainConfig("sgd", lr=0.05, epochs=1, val_fraction=0.0))
+    good.run()
+    assert good.status == "finished" and good.history.warning == ""

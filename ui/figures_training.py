@@ -215,7 +215,7 @@ def filters(weights, *, max_filters: int = 32, cols: int = 8, title: str = "Firs
 
 
 def class_grid(grid: np.ndarray, classes: tuple[str, ...], tile: int, pad: int, *, title: str = ""):
-    """A preview grid (rows = classes) from core.data.tile, with the class names on the left."""
+    """A preview grid (rows = classes) from core.batches.tile, with the class names on the left."""
     img = grid if grid.shape[2] == 3 else np.repeat(grid, 3, axis=2)
     centres = [pad + i * (tile + pad) + tile / 2 for i in range(len(classes))]
     height = int(min(900, max(260, 620 * img.shape[0] / img.shape[1]))) + 40
