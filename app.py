@@ -13,6 +13,7 @@ import streamlit as st
 
 from ui import links, nav
 from ui.common import run_page
+from ui.session_models import keep_runs
 
 st.set_page_config(page_title="PyTorch Lab", page_icon=":material/local_fire_department:", layout="wide")
 
@@ -36,3 +37,4 @@ else:
     run_page(page)
     with share:
         links.share_button()
+keep_runs()  # a reloaded tab finds this session's training runs again

@@ -9,9 +9,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core import data as D
-from core import models as M
-from core import training as T
+from core import checkpoints, cifar10, datasets, evaluation, models
+from core.layer_table import layer_table
+from core.presets import presets
 from tests.helpers import ROOT, codes, metrics, open_page, plotly_specs
 
 STUDIO = "pages/50_training_studio.py"
@@ -61,24 +61,24 @@ def test_defaults_show_the_mlp_and_its_layer_table(app):
     m = metrics(at)
     assert m["Parameters"] == "199,210" and m["Input"] == "1 x 28 x 28" and m["Training images"] == "60,000"
     table = frame(at, "output shape")
-    rows = M.layer_table(M.build_model(M.ModelConfig("mlp")), (1, 28, 28))
+    rows = layer_table(models.build_model(models.ModelConfig("mlp")), (1, 28, 28))
     assert list(table["output shape"]) == [str(r.output_shape) for r in rows]
     assert int(table["parameters"].sum()) == 199_210
     assert not at.button(key="ts_start").disabled and at.button(key="ts_pause").disabled
 
 
-@pytest.mark.parametrize("name", list(T.presets()))
+@pytest.mark.parametrize("name", list(presets()))
 def test_preset_sets_every_knob(app, name):
     at = open_page(app, STUDIO)
     at.selectbox(key="ts_preset").set_value(name)
     at.run()
     assert not at.exception, [e.value for e in at.exception]  # every preset value is on the widgets' scales
-    preset = T.presets()[name]
+    preset = presets()[name]
     assert at.session_state["ts_dataset"] == preset.dataset and at.session_state["ts_arch"] == preset.model.arch
     assert at.session_state["ts_lr"] == preset.train.lr and at.session_state["ts_epochs"] == preset.train.epochs
     assert at.session_state["ts_wd"] == preset.train.weight_decay
-    if preset.dataset != "cifar10" or D.find_cifar10() is not None:
-        assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(preset.model)):,}"
+    if preset.dataset != "cifar10" or cifar10.find_cifar10() is not None:
+        assert metrics(at)["Parameters"] == f"{models.count_parameters(models.build_model(preset.model)):,}"
         assert "torch.optim." + {"sgd": "SGD", "adamw": "AdamW"}[preset.train.optimizer] in codes(at)[-1]
 
 
@@ -89,7 +89,7 @@ def test_settings_come_from_the_link():
     at.switch_page(STUDIO)
     at.run()
     assert not at.exception
-    assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(M.ModelConfig('cnnnet', dropout=0.25))):,}"
+    assert metrics(at)["Parameters"] == f"{models.count_parameters(models.build_model(models.ModelConfig('cnnnet', dropout=0.25))):,}"
     assert "torch.optim.AdamW(model.parameters()" in codes(at)[-1]
 
 
@@ -97,15 +97,15 @@ def test_a_short_run_to_the_end_and_its_results(app):
     at = studio(app, ts_subset=2000, ts_epochs=1)
     train_to_end(at)
     assert any("Finished 1 epoch" in s.value for s in at.success)
-    run = at.session_state["ts_runs"][-1]
-    history = run["trainer"].history
+    run = at.session_state["ts_history"].runs[-1]
+    history = run.trainer.history
     assert history.status == "finished" and len(history.epochs) == 1
     table = frame(at, "status")
     assert list(table["status"]) == ["finished"]
     assert table["test acc"][0] == pytest.approx(history.epochs[-1].test_acc)
     # the results show what the model in the session really does on the test set
-    mnist = D.load_shared("mnist")
-    acc = T.evaluate(run["model"], mnist.x_test, mnist.y_test, mnist).accuracy
+    mnist = datasets.load_shared("mnist")
+    acc = evaluation.evaluate(run.model, mnist.x_test, mnist.y_test, mnist).accuracy
     assert metrics(at)["Test accuracy"] == f"{acc:.2%}" and acc > 0.5
     cm = figure(at, "Confusion matrix")["data"][0]
     counts = torch.tensor(cm["text"])
@@ -125,7 +125,7 @@ def test_pause_resume_and_stop_keep_finished_work(app):
     at = studio(app, ts_arch="cnnnet", ts_subset=10000, ts_epochs=4, ts_val=0.1)
     at.button(key="ts_start").click()
     at.run()
-    trainer = at.session_state["ts_runs"][-1]["trainer"]
+    trainer = at.session_state["ts_history"].runs[-1].trainer
     assert trainer.step > 0 and not trainer.done
     at.button(key="ts_pause").click()
     at.run()
@@ -148,26 +148,36 @@ def test_pause_resume_and_stop_keep_finished_work(app):
     assert "Test accuracy" in metrics(at)  # results of a stopped run are shown
 
 
+def test_a_run_that_does_not_learn_is_not_a_green_finish(app):
+    at = studio(app, ts_subset=2000, ts_epochs=1, ts_opt="adam", ts_lr=1e6, ts_val=0.0)
+    train_to_end(at)
+    assert at.session_state["ts_history"].runs[-1].trainer.status == "finished"
+    assert any("did not learn" in w.value and "Lower the learning rate" in w.value for w in at.warning)
+    assert not any("Finished" in s.value for s in at.success)
+
+
 def test_divergence_is_reported(app):
     at = studio(app, ts_subset=2000, ts_epochs=1, ts_lr=1e6)
     train_to_end(at)
     errors = [e.value for e in at.error]
     assert any("diverged" in e and "1e+06" in e for e in errors)
-    assert at.session_state["ts_runs"][-1]["trainer"].status == "diverged"
+    assert at.session_state["ts_history"].runs[-1].trainer.status == "diverged"
 
 
 def test_upload_weights_good_corrupt_and_wrong(app):
     at = studio(app, ts_subset=2000, ts_epochs=1)
     train_to_end(at)
-    run = at.session_state["ts_runs"][-1]
-    weights = T.weights_bytes(run["model"])
-    config = T.config_json(run["model_cfg"], run["train_cfg"], dataset="MNIST").encode()
+    run = at.session_state["ts_history"].runs[-1]
+    weights = checkpoints.weights_bytes(run.model)
+    config = checkpoints.config_json(run.model_cfg, run.train_cfg, dataset="MNIST").encode()
     uploader = at.file_uploader(key="ts_upload")
     uploader.set_value([("mlp.pt", weights, "application/octet-stream"), ("mlp.json", config, "application/json")])
     at.run()
     assert not at.exception
-    expected = run["trainer"].history.epochs[-1].test_acc
+    expected = run.trainer.history.epochs[-1].test_acc
     assert any(f"test accuracy {expected:.2%}" in s.value for s in at.success)
+    inside = [s.value for e in at.expander for s in e.get("success")]
+    assert not any("test accuracy" in s for s in inside)  # outside the expander, which closes on the rerun
     assert frame(at, "status")["status"].tolist() == ["finished", "uploaded"]
 
     at.file_uploader(key="ts_upload").set_value(("broken.pt", b"\x00not a checkpoint" * 50, "application/octet-stream"))
@@ -180,18 +190,19 @@ def test_upload_weights_good_corrupt_and_wrong(app):
     at.run()
     assert any("do not fit the architecture 'cnnnet'" in e.value for e in at.error)
 
-    cifar_cfg = json.dumps({"model": M.ModelConfig("cnnnet", 3, 32).to_dict()}).encode()
+    cifar_cfg = json.dumps({"model": models.ModelConfig("cnnnet", 3, 32).to_dict()}).encode()
     at.file_uploader(key="ts_upload").set_value([("c.pt", weights, "application/octet-stream"),
                                                   ("c.json", cifar_cfg, "application/json")])
     at.run()
     assert any("Choose the matching dataset" in e.value for e in at.error)
-    assert not at.exception and len(at.session_state["ts_runs"]) == 2  # nothing lost
+    assert not at.exception and len(at.session_state["ts_history"].runs) == 2  # nothing lost
 
 
 def test_missing_cifar_folder_explains_without_traceback(app):
     at = studio(app, ts_dataset="cifar10", ts_cifar_path="/nonexistent/cifar")
     warnings = [w.value for w in at.warning]
-    assert any("CIFAR-10 is not in `/nonexistent/cifar`" in w and "ImageFolder layout" in w for w in warnings)
+    assert any("CIFAR-10 is not in the folder you typed" in w and "ImageFolder layout" in w for w in warnings)
+    assert not any("nonexistent" in w for w in warnings)  # a typed path is never echoed (Markdown, server paths)
     assert at.button(key="ts_start").disabled
 
 
@@ -210,12 +221,12 @@ def test_datasets_page_mnist(app):
     sources = frame(at, "available")
     assert sources.set_index("dataset").loc["MNIST", "available"] == "yes"
     counts = figure(at, "Images per class")["data"][0]["y"]
-    assert counts == torch.bincount(D.load_shared("mnist").y_train).tolist()
+    assert counts == torch.bincount(datasets.load_shared("mnist").y_train).tolist()
     grid = figure(at, "8 random train images per class")["data"][0]
     assert grid["type"] == "image"
 
 
-@pytest.mark.skipif(D.find_cifar10() is None, reason="no CIFAR-10 copy")
+@pytest.mark.skipif(cifar10.find_cifar10() is None, reason="no CIFAR-10 copy")
 def test_datasets_page_cifar(app):
     at = open_page(app, DATASETS)
     at.segmented_control(key="dsb_dataset").set_value("cifar10")
@@ -257,7 +268,7 @@ def test_custom_zip_flows_into_the_studio(app):
     at.run()
     assert not at.exception
     assert metrics(at)["Input"] == "3 x 16 x 16"
-    assert metrics(at)["Parameters"] == f"{M.count_parameters(M.build_model(M.ModelConfig('cnnnet', 3, 16, 2))):,}"
+    assert metrics(at)["Parameters"] == f"{models.count_parameters(models.build_model(models.ModelConfig('cnnnet', 3, 16, 2))):,}"
 
 
 def test_bad_zip_is_refused_with_a_message(app):
