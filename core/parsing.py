@@ -15,6 +15,12 @@ class InputError(ValueError):
     """Bad user input; str(error) is a message to show as is."""
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """The learner's own text inside a message, as a code span: shown literally, even where messages are Markdown
+    (a typed or linked `[text](address)` never becomes a link). Example: quoted("2,a") -> "`2,a`" """
+    return "`" + str(text)[:limit].replace("`", "'") + "`"
+
+
 _SHAPE_SEP = re.compile(r"[,\sx×*]+")
 
 
@@ -37,7 +43,7 @@ def parse_shape(text: str, *, max_elements: int = MAX_ELEMENTS, max_dims: int = 
     dims = []
     for part in parts:
         if not re.fullmatch(r"[+-]?\d{1,9}", part):
-            raise InputError(f"'{part}' is not a size: a shape is whole numbers separated by commas, e.g. 4,32,14,14.")
+            raise InputError(f"{quoted(part)} is not a size: a shape is whole numbers separated by commas, e.g. 4,32,14,14.")
         dims.append(int(part))
     if len(dims) > max_dims:
         raise InputError(f"{len(dims)} dimensions is more than this lesson draws (at most {max_dims}).")
@@ -64,7 +70,7 @@ def parse_number(text: str) -> float:
     """One number; 'inf' and 'nan' are allowed because learners try them on purpose."""
     token = (text or "").strip()
     if not _NUMBER.fullmatch(token):
-        raise InputError(f"'{token[:40]}' is not a number.")
+        raise InputError(f"{quoted(token)} is not a number.")
     return float(token)
 
 
@@ -101,7 +107,7 @@ def parse_tensor(text: str, *, max_elements: int = 10_000, integer: bool = False
     else:
         value, pos = _parse_nested(body, 0, 0)
         if body[pos:].strip():
-            raise InputError(f"Unexpected text after the tensor: '{body[pos:].strip()[:20]}'.")
+            raise InputError(f"Unexpected text after the tensor: {quoted(body[pos:].strip(), 20)}.")
     shape = _rect_shape(value)
     if math.prod(shape) > max_elements:
         raise InputError(f"That tensor has {math.prod(shape):,} elements; this lesson allows at most {max_elements:,}.")
@@ -118,7 +124,7 @@ def _parse_nested(s: str, pos: int, depth: int):
     if s[pos] != "[":
         m = _NUMBER.match(s, pos)
         if not m:
-            raise InputError(f"Expected a number or '[' at '{s[pos:pos + 12]}'.")
+            raise InputError(f"Expected a number or `[` at {quoted(s[pos:pos + 12])}.")
         return float(m.group()), m.end()
     if depth >= MAX_DEPTH:
         raise InputError(f"Tensors here have at most {MAX_DEPTH} dimensions.")
@@ -197,9 +203,9 @@ def parse_index(text: str, *, max_items: int = MAX_DIMS) -> tuple:
         elif (m := _SLICE.fullmatch(part)) and ":" in part:
             start, stop, step = (int(g) if g is not None else None for g in m.groups())
             if step is not None and step <= 0:
-                raise InputError(f"In '{part}' the step is {step}: PyTorch slices need a step of at least 1 "
+                raise InputError(f"In {quoted(part)} the step is {step}: PyTorch slices need a step of at least 1 "
                                  "(no negative steps; use torch.flip to reverse).")
             items.append(slice(start, stop, step))
         else:
-            raise InputError(f"'{part[:20]}' is not an index item: use whole numbers, start:end:step, '...' or None.")
+            raise InputError(f"{quoted(part, 20)} is not an index item: use whole numbers, start:end:step, '...' or None.")
     return tuple(items)

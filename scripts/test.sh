@@ -16,4 +16,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 .venv/bin/python -m ruff check .
-.venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+# The tests without a browser spread over every core; the browser tests share one server and one chromium.
+.venv/bin/python -m pytest -m "not browser" -n auto
+.venv/bin/python -m pytest -m browser

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_LOG: dict[str, Path] = {}  # base URL -> the server's log file
+LOG_ERRORS = ("Traceback", "Exception", "Error:", "Inotify")  # lines that must never appear in the server log
 START_TIMEOUT_S = 120  # a cold start imports streamlit and torch on a busy machine
 PAGE_TIMEOUT_MS = 90_000
 
@@ -72,7 +74,8 @@ def streamlit_server():
     log = ROOT / "test-output"
     log.mkdir(exist_ok=True)
     env = dict(os.environ, PYLAB_STRICT="1")  # an unexpected page error shows as an exception element
-    with open(log / f"streamlit-{port}.log", "w") as out:
+    SERVER_LOG[url] = log / f"streamlit-{port}.log"
+    with open(SERVER_LOG[url], "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -176,3 +179,71 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+MAIN = '[data-testid="stMain"]'
+
+# What the page shows, as one string: every plotly chart (its data, outlines, labels and images), every metric
+# value and every image of the main area; not the widgets themselves, so a moved slider alone does not count.
+FINGERPRINT_JS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const skip = (k, v) => (k === 'uid' || k.startsWith('_')) ? undefined : v;  // plotly adds random trace uids
+    const parts = [];
+    for (const p of main.querySelectorAll('.js-plotly-plot')) {
+        const l = p.layout || {};
+        parts.push(JSON.stringify([p.data, l.shapes, l.annotations, l.images, l.title], skip));
+    }
+    for (const m of main.querySelectorAll('[data-testid="stMetricValue"]')) parts.push(m.innerText);
+    for (const i of main.querySelectorAll('img')) parts.push(i.src);
+    return parts.join('\\n');
+}"""
+
+
+def fingerprint(page) -> str:
+    return page.evaluate(FINGERPRINT_JS)
+
+
+def settle(page, quiet_ms: int = 800) -> None:
+    """The script run finished, no element is left stale, and the page stopped changing for `quiet_ms`.
+
+    Streamlit reports a finished run before the browser has drawn everything: charts and some widgets load their
+    code lazily and appear up to a second or two later, so the page is watched until it is quiet.
+    """
+    wait_idle(page)
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+    snapshot = f"() => document.querySelector('{MAIN}').innerHTML.length + '|' + ({FINGERPRINT_JS})()"
+    last, since = page.evaluate(snapshot), time.monotonic()
+    deadline = since + 60
+    while time.monotonic() - since < quiet_ms / 1000:
+        assert time.monotonic() < deadline, "the page kept changing for a minute"
+        page.wait_for_timeout(200)
+        now = page.evaluate(snapshot)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def shows(read, expected, timeout_s: float = 30):
+    """Poll `read()` until it gives `expected` (a widget may still be drawing after the page settled, most often
+    on a busy machine); returns the last value, so `assert shows(...) == expected` reports what was seen."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = read()
+        except Exception as exc:  # not drawn yet: playwright's errors, or a JS TypeError on a missing chart
+            value = f"<{type(exc).__name__}>"
+        if value == expected or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
+def log_size(base_url: str) -> int:
+    """Where the server's log ends now: pass it to `log_errors` to see only what a test caused."""
+    return SERVER_LOG[base_url].stat().st_size
+
+
+def log_errors(base_url: str, since: int = 0) -> list[str]:
+    """Lines of the server's log (from byte `since`) that show an error: a traceback, an exception, a warning of
+    the file watcher."""
+    with open(SERVER_LOG[base_url], errors="replace") as f:
+        f.seek(since)
+        return [line.rstrip() for line in f if any(word in line for word in LOG_ERRORS)]

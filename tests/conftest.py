@@ -5,10 +5,12 @@ import os
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SHARED_CIFAR10
 
 os.environ.setdefault("PYLAB_STRICT", "1")  # unexpected page errors fail tests instead of being explained
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does, before torch is imported
+if SHARED_CIFAR10.is_dir():  # the real CIFAR-10 copy beside the project, where there is one (CI has it)
+    os.environ.setdefault("PYLAB_CIFAR10_DIR", str(SHARED_CIFAR10))
 
 # One streamlit server and one chromium (one Playwright loop) for every browser test in the run.
 pytest_plugins = ["tests.browser_support"]
@@ -36,3 +38,18 @@ def app():
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Full MNIST as the app loads it (shared, read-only)."""
+    from core.datasets import load_shared
+
+    return load_shared("mnist")
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    """A fresh, empty dataset cache for one test."""
+    monkeypatch.setenv("PYLAB_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "data"

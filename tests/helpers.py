@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_CIFAR10 = ROOT.parent / "shared" / "datasets" / "cifar10-jpg"  # a real CIFAR-10 copy, where there is one
 
 WIDGET_KINDS = ("slider", "number_input", "selectbox", "toggle", "checkbox", "select_slider", "radio",
                 "multiselect", "text_input", "text_area", "segmented_control", "pills", "color_picker")
@@ -180,3 +181,21 @@ def run_panel(code: str) -> list[tuple[int, str, str]]:
     namespace = {"__name__": "__panel__", "print": recording_print}
     exec(compile(code, "<panel>", "exec"), namespace)  # the app's own generated code, in a test only
     return results
+
+
+def panel_variables(code: str) -> dict:
+    """Execute a panel's code silently and return its variables, to compare its tensors with the core's."""
+    namespace = {"__name__": "__panel__", "print": lambda *args, **kwargs: None}
+    exec(compile(code, "<panel>", "exec"), namespace)  # the app's own generated code, in a test only
+    return namespace
+
+
+def central_difference(f, x, h: float = 1e-6):
+    """(f(x + h) - f(x - h)) / 2h: a derivative without autograd, to check autograd's."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def idx_bytes(t) -> bytes:
+    """A uint8 tensor as an IDX file (MNIST's format): magic, sizes, then the bytes."""
+    head = bytes([0, 0, 0x08, t.dim()]) + b"".join(d.to_bytes(4, "big") for d in t.shape)
+    return head + t.numpy().tobytes()

@@ -10,68 +10,19 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from tests.browser_support import (
+    FINGERPRINT_JS,
+    MAIN,
     exceptions,
+    fingerprint,
+    log_errors,
+    log_size,
     metric_value,
     open_lesson,
     screenshot,
-    wait_idle,
+    settle,
+    shows,
 )
 from ui import nav
-
-MAIN = '[data-testid="stMain"]'
-
-# What the page shows, as one string: every plotly chart (its data, outlines, labels and images), every metric
-# value and every image of the main area; not the widgets themselves, so a moved slider alone does not count.
-FINGERPRINT_JS = """() => {
-    const main = document.querySelector('[data-testid="stMain"]');
-    const skip = (k, v) => (k === 'uid' || k.startsWith('_')) ? undefined : v;  // plotly adds random trace uids
-    const parts = [];
-    for (const p of main.querySelectorAll('.js-plotly-plot')) {
-        const l = p.layout || {};
-        parts.push(JSON.stringify([p.data, l.shapes, l.annotations, l.images, l.title], skip));
-    }
-    for (const m of main.querySelectorAll('[data-testid="stMetricValue"]')) parts.push(m.innerText);
-    for (const i of main.querySelectorAll('img')) parts.push(i.src);
-    return parts.join('\\n');
-}"""
-
-
-def fingerprint(page) -> str:
-    return page.evaluate(FINGERPRINT_JS)
-
-
-def settle(page, quiet_ms: int = 1200) -> None:
-    """The script run finished, no element is left stale, and the page stopped changing for `quiet_ms`.
-
-    Streamlit reports a finished run before the browser has drawn everything: charts and some widgets load their
-    code lazily and appear up to a second or two later, so the page is watched until it is quiet.
-    """
-    wait_idle(page)
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
-    snapshot = f"() => document.querySelector('{MAIN}').innerHTML.length + '|' + ({FINGERPRINT_JS})()"
-    last, since = page.evaluate(snapshot), time.monotonic()
-    deadline = since + 60
-    while time.monotonic() - since < quiet_ms / 1000:
-        assert time.monotonic() < deadline, "the page kept changing for a minute"
-        page.wait_for_timeout(200)
-        now = page.evaluate(snapshot)
-        if now != last:
-            last, since = now, time.monotonic()
-
-
-def shows(read, expected, timeout_s: float = 30):
-    """Poll `read()` until it gives `expected` (a widget may still be drawing after the page settled, most often
-    on a busy machine); returns the last value, so `assert shows(...) == expected` reports what was seen."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            value = read()
-        except Exception as exc:  # not drawn yet: playwright's errors, or a JS TypeError on a missing chart
-            value = f"<{type(exc).__name__}>"
-        if value == expected or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
-
 
 HIDDEN_CHIPS_JS = """() => [...document.querySelectorAll('[data-testid="stMultiSelect"]')].flatMap(widget => {
     widget.scrollIntoView({block: 'center', behavior: 'instant'});
@@ -169,6 +120,7 @@ LESSONS = [nav.HOME, *nav.lessons()]
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.url for lesson in LESSONS])
 def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, page, lesson):
     name = lesson.url
+    since = log_size(streamlit_server)
     open_lesson(page, streamlit_server, "" if lesson is nav.HOME else lesson.url)  # home is the app's root URL
     settle(page)
     assert_clean(page, name)
@@ -199,6 +151,7 @@ def test_lesson_loads_and_its_main_widget_changes_the_picture(streamlit_server, 
         assert page.evaluate(CUT_METRICS_JS) == [], f"{name}: a metric is cut short with an ellipsis"
         page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, name)
+    assert log_errors(streamlit_server, since) == [], f"{name}: the server logged an error"
 
 
 # ------------------------------------------------------------------------------------------ a live training run
@@ -272,8 +225,9 @@ def query(page) -> dict[str, str]:
 def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     import torch
 
+    from core import landscapes, optimizer_lab
     from core import models as M
-    from core import optim2d
+    from core.optim_config import RunConfig
 
     # Broadcasting: both shapes and the cap of the small example
     link = {"bc_a": "8,1,6,1", "bc_b": "7,1,5", "bc_cap": "2"}
@@ -287,7 +241,7 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     rows = "() => { const z = document.querySelector('.st-key-bc_out_fig .js-plotly-plot').data[0].z;" \
            " return (z._inputArray || z).length; }"  # plotly keeps a typed array's rows in _inputArray
     assert shows(lambda: page.evaluate(rows), 2) == 2  # every size above 1 capped at 2: the a + b slice has 2 rows
-    assert query(page) == link  # the page keeps the settings in its own link
+    assert {k: v for k, v in query(page).items() if k != "session"} == link  # not the private token  # the page keeps the settings in its own link
     assert_clean(page, "broadcasting link")
 
     # Optimizer lab: function, start, steps, two optimizers and Adam's learning rate
@@ -306,12 +260,12 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
         .data.filter(t => t.name === 'SGD' || t.name === 'Adam')
         .map(t => [t.x._inputArray || t.x, t.y._inputArray || t.y, t.name])
         .map(([x, y, name]) => [name, [x.at(0), y.at(0), x.at(-1), y.at(-1)]]))""")
-    land = optim2d.LANDSCAPES["Rosenbrock"]
-    runs = optim2d.run(land.f, (-1.5, 2.0), [optim2d.RunConfig("SGD", lr=1e-3), optim2d.RunConfig("Adam", lr=0.05)],
-                       300, bound=land.bound)
+    land = landscapes.LANDSCAPES["Rosenbrock"]
+    runs = optimizer_lab.run(land.f, (-1.5, 2.0), [RunConfig("SGD", lr=1e-3), RunConfig("Adam", lr=0.05)],
+                             300, bound=land.bound)
     for t in runs:  # the paths in the browser are the ones torch.optim takes with these settings
         assert paths[t.config.optimizer] == pytest.approx([-1.5, 2.0, *t.final], abs=1e-4), t.config.optimizer
-    assert query(page) == link
+    assert {k: v for k, v in query(page).items() if k != "session"} == link  # not the private token
     assert_clean(page, "optimizer_lab link")
 
     # Training studio: a model and an optimizer that are not the defaults
@@ -326,5 +280,5 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     model = M.build_model(M.ModelConfig("cnnnet", 1, 28, 10, dropout=0.25, widths=M.scaled_widths("cnnnet", 1.0)))
     params = f"{M.count_parameters(model):,}"
     assert shows(lambda: metric_value(page, "Parameters").first.inner_text(), params) == params
-    assert query(page) == link
+    assert {k: v for k, v in query(page).items() if k != "session"} == link  # not the private token
     assert_clean(page, "training_studio link")

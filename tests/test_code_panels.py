@@ -8,29 +8,37 @@ The comments are written from the same values the page shows, so the panel is th
 import pytest
 
 from tests.helpers import open_page, panels, rerun, run_panel, same_output, widget
-from ui import nav
+from ui import links, nav
 
 # Lessons whose panel trains or loads a dataset: opened with settings that keep the run short.
 QUICK = {"training_studio": {"ts_subset": 1000, "ts_epochs": 1}}
 
 
-def part_options(at, lesson) -> list:
-    """The parts of a multi-part lesson, as its part control offers them ([None] for a single-part lesson)."""
-    if lesson.parts is None:
-        return [None]
-    return list(widget(at, lesson.parts).options)
+@pytest.fixture
+def bound(monkeypatch) -> dict:
+    """The params the lesson passed to links.bind (the real Param objects, with their options)."""
+    seen: dict = {}
+    original = links.bind
+
+    def recording_bind(params):
+        seen.update(params)
+        return original(params)
+
+    monkeypatch.setattr(links, "bind", recording_bind)
+    return seen
 
 
 @pytest.mark.parametrize("lesson", nav.lessons(), ids=lambda lesson: lesson.url)
-def test_panels_run_and_print_what_they_say(app, lesson):
+def test_panels_run_and_print_what_they_say(app, bound, lesson):
     at = open_page(app, lesson.path)
     for key, value in QUICK.get(lesson.url, {}).items():
         widget(at, key).set_value(value)
     rerun(at)
     checked = 0
-    for part in part_options(at, lesson):
+    parts = bound[lesson.parts].options if lesson.parts else (None,)  # each part's options, as values
+    for part in parts:
         if part is not None:
-            widget(at, lesson.parts).set_value(part)
+            at.session_state[lesson.parts] = part
             rerun(at)
         for code in panels(at):
             results = run_panel(code)

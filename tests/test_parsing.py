@@ -13,9 +13,9 @@ def test_parse_shape(text, shape):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("", "Type a shape"), ("3,a", "'a' is not a size"), ("2,-3", "sizes cannot be negative"),
+    ("", "Type a shape"), ("3,a", "`a` is not a size"), ("2,-3", "sizes cannot be negative"),
     ("2000,2000", "at most 1,000,000"), ("0,3", "size 0"), ("1,1,1,1,1,1,1,1,1", "at most 8"),
-    ("__import__('os')", "is not a size"),
+    ("__import__('os')", "is not a size"), ("x", "Type a shape"), ("*", "Type a shape"), (" , x ", "Type a shape"),
 ])
 def test_parse_shape_refuses_with_a_message(text, message):
     with pytest.raises(InputError, match=message):

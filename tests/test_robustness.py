@@ -19,9 +19,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core import models as M
-from core import optim2d
-from core import training as T
+from core import checkpoints, landscapes, models
 from tests.helpers import ROOT, codes, errors, metrics, numbers, open_page, plotly_specs, rerun
 from ui import links, nav
 
@@ -41,7 +39,7 @@ HOSTILE_TEXT = [
     "../../../../etc/passwd", "", "((((", "1" * 38,
 ]
 # Selectors that switch a lesson between parts: each part is opened once with junk in everything else.
-PART_KEYS = ("cr_part", "cs_part", "ma_part", "ga_mode", "dsb_dataset", "ts_dataset")
+PART_KEYS = tuple(lesson.parts for lesson in LESSONS if lesson.parts)  # declared in ui/nav.py
 ROUNDS = 3
 
 
@@ -199,6 +197,17 @@ def test_hostile_link_falls_back_with_a_notice(bound, path, round_):
     assert any(info.value.startswith(NOTICE) for info in at.info)  # every round has rejected values
 
 
+def test_link_notices_use_the_apps_words_and_never_the_links_text():
+    """A link's text never reaches the page: no clickable link, no image address, no Python error text."""
+    evil = {"bc_cap": "[Your session expired - click here](https://evil.example/x)",
+            "bc_a": "![pixel](https://evil.example/p.png)"}
+    at = open_with_link("pages/10_broadcasting.py", evil)
+    notices = [i.value for i in at.info if i.value.startswith(NOTICE)]
+    assert len(notices) == 1 and "`bc_cap` must be a whole number" in notices[0]
+    shown = " ".join(e.value for kind in ("info", "error", "warning", "markdown", "caption") for e in at.get(kind))
+    assert "evil.example" not in shown and "invalid literal" not in shown
+
+
 def _part_cases():
     for lesson in LESSONS:
         kinds = declared_params(lesson.path)
@@ -257,9 +266,9 @@ def finite_figures(at) -> bool:
 
 
 BAD_SHAPES = [  # (typed, words the message must contain)
-    ("a,b", "'a' is not a size"),
+    ("a,b", "`a` is not a size"),
     ("-1,2", "sizes cannot be negative"),
-    ("1e9,1e9", "'1e9' is not a size"),
+    ("1e9,1e9", "`1e9` is not a size"),
     ("100000,100000", "at most 1,000,000"),
     ("1,1,1,1,1,1,1,1,1", "at most 8"),
     ("", "Type a shape"),
@@ -417,7 +426,7 @@ LAB, BASINS = "pages/30_optimizer_lab.py", "pages/31_basins.py"
 
 def test_lab_hostile_and_degenerate_formulas(app):
     at = open_page(app, LAB)
-    at.selectbox(key="ol_fn").set_value(optim2d.CUSTOM)
+    at.selectbox(key="ol_fn").set_value(landscapes.CUSTOM)
     rerun(at)
     refused = [
         ("x**y**99999", "exponent"), ("1/0 + x", "divides a number by zero"), ("a" * 10_000, "Unknown name"),
@@ -434,7 +443,7 @@ def test_lab_hostile_and_degenerate_formulas(app):
         rerun(at)
         assert errors(at) and words in errors(at)[0], (text[:40], errors(at))
         assert not plotly_specs(at)
-        assert at.selectbox(key="ol_fn").value == optim2d.CUSTOM  # the learner's choices stay
+        assert at.selectbox(key="ol_fn").value == landscapes.CUSTOM  # the learner's choices stay
     # accepted, but not defined at the start: said so
     for text in ["log(x)", "sqrt(x - 10)", "1/(x - x)", "x/y"]:
         at.text_input(key="ol_expr").set_value(text)
@@ -469,7 +478,7 @@ def test_lab_every_optimizer_at_the_largest_learning_rate(app):
 
 def test_basins_nan_formula_is_drawn_without_a_crash(app):
     at = open_page(app, BASINS)
-    at.selectbox(key="bs_fn").set_value(optim2d.CUSTOM)
+    at.selectbox(key="bs_fn").set_value(landscapes.CUSTOM)
     rerun(at)
     for text in ["sqrt(x - 10)", "log(x) + y**2", "1/(x - x)"]:
         at.text_input(key="bs_expr").set_value(text)
@@ -528,8 +537,8 @@ def _train_small(app, **settings):
 
 def test_studio_learning_rate_1000_diverges_with_a_message_and_finite_curves(app):
     at = _train_small(app, ts_lr=1000.0, ts_momentum=0.9)
-    run = at.session_state["ts_runs"][-1]
-    assert run["trainer"].status == "diverged"
+    run = at.session_state["ts_history"].runs[-1]
+    assert run.trainer.status == "diverged"
     assert any("diverged" in e and "1000" in e for e in errors(at))
     assert finite_figures(at)
     assert not at.button(key="ts_start").disabled  # a new run can start
@@ -553,22 +562,22 @@ def _pt(obj) -> bytes:
     return buf.getvalue()
 
 
-def _shared_storage_state(cfg: M.ModelConfig) -> dict:
+def _shared_storage_state(cfg: models.ModelConfig) -> dict:
     """A state_dict with the right names and shapes for `cfg` whose tensors are all views of one storage."""
     with torch.device("meta"):
-        shapes = {k: v.shape for k, v in M.build_model(cfg, seed=None).state_dict().items()}
+        shapes = {k: v.shape for k, v in models.build_model(cfg, seed=None).state_dict().items()}
     storage = torch.zeros(max(math.prod(s) for s in shapes.values()))
     return {k: storage[:math.prod(s)].view(s) for k, s in shapes.items()}
 
 
 def test_studio_damaged_foreign_and_hostile_checkpoints(app, tmp_path):
     at = _train_small(app)
-    run = at.session_state["ts_runs"][-1]
-    weights = T.weights_bytes(run["model"])
-    state = {k: v.clone() for k, v in run["model"].state_dict().items()}
+    run = at.session_state["ts_history"].runs[-1]
+    weights = checkpoints.weights_bytes(run.model)
+    state = {k: v.clone() for k, v in run.model.state_dict().items()}
     marker = tmp_path / "pwned"
     nan_state = {k: torch.full_like(v, math.nan) for k, v in state.items()}
-    big = M.ModelConfig("mlp", hidden=(2048,) * 64)
+    big = models.ModelConfig("mlp", hidden=(2048,) * 16)
     cases = [
         ([("evil.pt", _pt({"w": _Touch(marker)}), "application/octet-stream")], "not a PyTorch weights file"),
         ([("evil.pt", pickle.dumps(_Touch(marker)), "application/octet-stream")], "not a PyTorch weights file"),
@@ -588,12 +597,19 @@ def test_studio_damaged_foreign_and_hostile_checkpoints(app, tmp_path):
          "positive integers"),
         # a config for a model of a billion parameters, with a small file: refused before the model is built
         ([("m.pt", weights, "application/octet-stream"),
-          ("m.json", json.dumps({"model": {"arch": "mlp", "hidden": [4096] * 64}}).encode(), "application/json")],
+          ("m.json", json.dumps({"model": {"arch": "mlp", "hidden": [4096] * 8}}).encode(), "application/json")],
          "do not fit the architecture 'mlp'"),
+        # a config of 50,000 layers (once 29 s of building): refused from its size, before it is even parsed
+        ([("m.pt", weights, "application/octet-stream"),
+          ("m.json", json.dumps({"model": {"arch": "mlp", "hidden": [1] * 50_000}}).encode(), "application/json")],
+         "under 4 KB"),
+        ([("m.pt", weights, "application/octet-stream"),
+          ("m.json", json.dumps({"model": {"arch": "mlp", "hidden": [1] * 20}}).encode(), "application/json")],
+         "at most 16 hidden layers"),
         # every tensor such a model needs, all views of one storage: 16 MB on disk, 1 GB as a model
         ([("m.pt", _pt(_shared_storage_state(big)), "application/octet-stream"),
           ("m.json", json.dumps({"model": big.to_dict()}).encode(), "application/json")], "far smaller"),
-        ([("only.json", T.config_json(run["model_cfg"]).encode(), "application/json")], "Add the weights file"),
+        ([("only.json", checkpoints.config_json(run.model_cfg).encode(), "application/json")], "Add the weights file"),
     ]
     for files, words in cases:
         at.file_uploader(key="ts_upload").set_value(files)
@@ -601,7 +617,7 @@ def test_studio_damaged_foreign_and_hostile_checkpoints(app, tmp_path):
         shown = errors(at) + [w.value for w in at.warning]
         assert any(words in m for m in shown), (files[0][0], words, shown)
         assert metrics(at)["Test accuracy"]  # the trained run's results are still on the page
-        assert len(at.session_state["ts_runs"]) == 1
+        assert len(at.session_state["ts_history"].runs) == 1
     assert not marker.exists()  # nothing inside a file ran
 
 
@@ -634,12 +650,11 @@ def test_a_broken_torchvision_gives_a_setup_message(broken_torchvision):
 
 
 def test_architectures_with_a_broken_torchvision_raise_the_setup_message(broken_torchvision):
-    from core import architectures as A
-    from core import system
+    from core import architectures, system
 
     with pytest.raises(system.SetupError, match="requirements.txt"):
-        A.summarize("ResNet-18")
-    assert A.summarize("LeNet-5").params == 61_706  # LeNet-5 comes from core.models: no torchvision needed
+        architectures.summarize("ResNet-18")
+    assert architectures.summarize("LeNet-5").params == 61_706  # LeNet-5 comes from core.models: no torchvision needed
 
 
 def test_the_error_boundary_turns_an_unexpected_error_into_a_short_message(monkeypatch):

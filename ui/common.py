@@ -51,6 +51,11 @@ def run_page(page) -> None:
         links.finish()
 
 
+def escape_markdown(text: str) -> str:
+    """Text from outside the app (a typed name, a file name) shown literally inside a Markdown message."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~" else c for c in str(text))
+
+
 def header(title: str, intro: str) -> None:
     """Lesson title and a short paragraph on what the learner will see."""
     st.title(title)

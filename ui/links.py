@@ -27,6 +27,7 @@ import streamlit as st
 
 _KEEP = "_links_keep"  # session-state dict: last value of every bound widget, across page switches
 _SEEN = "_links_seen"  # query keys already applied in this session (a link applies once, then widgets rule)
+PRIVATE = ("session",)  # query keys that stay in this tab: never part of a share link (ui.session_models.TOKEN)
 _run = threading.local()  # the lesson of this script run and the params it bound (each run has its own thread)
 
 
@@ -143,7 +144,14 @@ class Range(Param):
 
 @dataclass(frozen=True)
 class Text(Param):
+    """Typed text. A lesson declares inputs it refuses and one it accepts: the browser tests type two refused
+    then two accepted entries and check that no other setting moved. `shown_with` are the other settings (query
+    values) under which the text box is drawn, when the defaults do not draw it."""
+
     max_len: int = 300
+    refused: tuple[str, ...] = ()
+    accepted: str = ""
+    shown_with: tuple[tuple[str, str], ...] = ()
 
     def parse(self, raw: str) -> str:
         if len(raw) > self.max_len or any(ord(c) < 32 for c in raw):
@@ -233,7 +241,7 @@ def share_button() -> None:
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    query = urlencode(dict(st.query_params.items()), safe=",.-_")
+    query = urlencode({k: v for k, v in st.query_params.items() if k not in PRIVATE}, safe=",.-_")
     with st.popover("Share link", icon=":material/link:"):
         st.caption("This link opens the lesson with the settings you see now. Copy it with the button on the right.")
         st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
