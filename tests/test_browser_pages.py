@@ -225,8 +225,7 @@ def query(page) -> dict[str, str]:
 def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     import torch
 
-    from core import landscapes, optimizer_lab
-    from core import models as M
+    from core import landscapes, models, optimizer_lab
     from core.optim_config import RunConfig
 
     # Broadcasting: both shapes and the cap of the small example
@@ -277,8 +276,9 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     sliders = ["0.25", "0.001", "5"]
     assert shows(lambda: [thumb_value(page, k) for k in ("ts_dropout", "ts_lr", "ts_epochs")], sliders) == sliders
     assert page.locator(".st-key-ts_momentum").count() == 0  # AdamW has no momentum knob
-    model = M.build_model(M.ModelConfig("cnnnet", 1, 28, 10, dropout=0.25, widths=M.scaled_widths("cnnnet", 1.0)))
-    params = f"{M.count_parameters(model):,}"
+    model = models.build_model(models.ModelConfig("cnnnet", 1, 28, 10, dropout=0.25,
+                                                  widths=models.scaled_widths("cnnnet", 1.0)))
+    params = f"{models.count_parameters(model):,}"
     assert shows(lambda: metric_value(page, "Parameters").first.inner_text(), params) == params
     assert {k: v for k, v in query(page).items() if k != "session"} == link  # not the private token
     assert_clean(page, "training_studio link")
