@@ -125,9 +125,9 @@ def test_refused_inputs_leave_every_other_setting_alone(streamlit_server, page, 
     before = page.evaluate(WIDGETS_JS, lesson.prefix)
     url_before = query(page)
     assert len(before) >= 2, before  # the typed input and at least one other setting
+    messages = page.locator(f'{MAIN} [data-testid="stAlertContentError"], {MAIN} [data-testid="stAlertContentWarning"]')
     for entry in text.refused:
         type_into(page, key, entry)
-        messages = page.locator(f'{MAIN} [data-testid="stAlertContentError"], {MAIN} [data-testid="stAlertContentWarning"]')
         # polled: on a busy machine the rerun may start after `type_into` returned
         assert shows(lambda: messages.count() >= 1, True), f"{key}={entry!r} was not refused with a message"
     for entry in (text.accepted, text.default):
