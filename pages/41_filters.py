@@ -3,7 +3,7 @@ import streamlit as st
 from core import filters, images
 from ui import figures_networks as figures
 from ui import links
-from ui.common import code_panel, fail, halt, header
+from ui.common import code_panel, escape_markdown, fail, halt, header
 
 SOURCES = ("MNIST", "CIFAR-10", "Upload")
 SAMPLES = 40
@@ -60,7 +60,7 @@ if source == "Upload":
     try:
         image = _decode(upload.getvalue(), ss.fl_grey)
     except ValueError as exc:
-        fail(f"{upload.name}: {exc}")
+        fail(f"{escape_markdown(upload.name)}: {exc}")
     label = upload.name
 else:
     from core.image_data import DataUnavailable

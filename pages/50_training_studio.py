@@ -44,7 +44,11 @@ def _dataset(name: str):
             return None, "No images of your own yet: load a folder or a zip on the **Datasets** page, then come back."
         return custom, None
     folder = ss["ts_cifar_path"] if name == "cifar10" else ""
-    if name == "cifar10" and cifar10.find_cifar10(folder or None) is None:
+    try:
+        found = name != "cifar10" or cifar10.find_cifar10(folder or None) is not None
+    except DataError as exc:  # on a shared server, a folder outside its data folders
+        return None, str(exc)
+    if not found:
         where = "in the folder you typed" if folder else "on this machine"
         return None, (f"CIFAR-10 is not {where}. Point the folder box to a copy in ImageFolder layout "
                       "(`train/<class>/*.jpg`, `test/<class>/*.jpg`) or a `cifar-10-batches-py` folder, set "

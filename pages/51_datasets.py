@@ -1,15 +1,12 @@
-import shutil
-import tempfile
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core import batches, datasets, image_folders
+from core import batches, datasets, image_folders, shared_server
 from core.image_data import DataError, DataUnavailable, ImageData
 from ui import figures_training as figures
-from ui import links
+from ui import links, uploads
 from ui.common import code_panel, escape_markdown, halt, header
 from ui.plots import COLORS, style
 
@@ -53,35 +50,33 @@ if name == "custom":
     with tab_zip:
         upload = st.file_uploader("Zip of class folders", type=["zip"], key="dsb_zip", max_upload_size=200)
         if upload is not None and st.button("Load the zip", key="dsb_load_zip", type="primary"):
-            unpacked = tempfile.mkdtemp(prefix="pylab-upload-")
-            try:
-                report = image_folders.extract_image_zip(upload.getvalue(), unpacked)
-                source = (report.root, upload.name, f"{upload.name}: {report.images:,} images"
-                          + (f" ({report.skipped} other files skipped)" if report.skipped else ""), unpacked)
-            except DataError as exc:
-                shutil.rmtree(unpacked, ignore_errors=True)
-                st.error(str(exc), icon=":material/folder_zip:")
+            source = upload
     with tab_folder:
+        if shared_server.shared():
+            st.caption("This app runs on a shared server: it reads folders only from the data folders its host set "
+                       "up. To use your own images, upload a zip.")
         st.text_input("Folder path", key="dsb_folder", placeholder="/path/to/pets")
         if st.button("Load the folder", key="dsb_load_folder", disabled=not ss.get("dsb_folder")):
-            folder = ss["dsb_folder"]  # load_image_folder expands ~
-            name = folder.rstrip("/").rsplit("/", 1)[-1] or "the folder"
-            source = (folder, None, name, None)
+            source = ss["dsb_folder"]
     if source is not None:
-        path, label, note, unpacked = source
         bar = st.progress(0.0, text="Decoding images ...")
+        options = dict(size=int(ss["dsb_size"]), channels=1 if ss["dsb_gray"] else 3,
+                       progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
         try:
-            custom = image_folders.load_image_folder(path, size=int(ss["dsb_size"]), label=label,
-                                                     channels=1 if ss["dsb_gray"] else 3,
-                                                     progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
-            ss["dsb_custom"] = custom  # this session's own dataset: the Training studio offers it as "My images"
-            ss["dsb_custom_note"] = note
+            if isinstance(source, str):  # a typed folder (on a shared server only inside its data folders)
+                folder = shared_server.allowed_folder(source)
+                ss["dsb_custom"] = image_folders.load_image_folder(folder, **options)
+                ss["dsb_custom_note"] = folder.name or "the folder"
+            else:  # unpacked into this session's own folder, which is emptied as soon as the images are decoded
+                with uploads.unpack_folder() as folder:
+                    report = image_folders.extract_image_zip(source.getvalue(), folder)
+                    ss["dsb_custom"] = image_folders.load_image_folder(report.root, label=source.name, **options)
+                ss["dsb_custom_note"] = f"{source.name}: {report.images:,} images" + (
+                    f" ({report.skipped} other files skipped)" if report.skipped else "")
         except DataError as exc:
             st.error(str(exc), icon=":material/image_not_supported:")
         finally:
             bar.empty()
-            if unpacked:  # decoded into memory: the unpacked files are not needed any more
-                shutil.rmtree(unpacked, ignore_errors=True)
     data = ss.get("dsb_custom")
     if data is None:
         st.info("No images loaded yet.", icon=":material/photo_library:")

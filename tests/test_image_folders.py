@@ -35,7 +35,7 @@ def test_load_image_folder_resizes_and_splits(tmp_path):
     assert gray.image_shape == (1, 8, 8)
     with pytest.raises(DataError, match="at least two class folders"):
         load_image_folder(tmp_path / "pets" / "red")
-    with pytest.raises(DataError, match="no folder called missing"):
+    with pytest.raises(DataError, match="no folder called `missing`"):
         load_image_folder(tmp_path / "missing")
 
 

@@ -51,9 +51,14 @@ def run_page(page) -> None:
         links.finish()
 
 
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~:$&/=")
+
+
 def escape_markdown(text: str) -> str:
-    """Text from outside the app (a typed name, a file name) shown literally inside a Markdown message."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~" else c for c in str(text))
+    """Text from outside the app (a typed name, a file name) shown literally inside a Markdown message: every
+    character Markdown, HTML, Streamlit's `:color[...]`/`:material/...:` directives, `$math$` or a bare web address
+    could act on is escaped. Example: escape_markdown("[a](http://b)") -> "\\[a\\]\\(http\\:\\/\\/b\\)" """
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in str(text)).replace("\n", " ")
 
 
 def header(title: str, intro: str) -> None:

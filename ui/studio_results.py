@@ -8,6 +8,7 @@ import torch
 
 from core import checkpoints, evaluation, models
 from ui import figures_training as figures
+from ui.common import escape_markdown
 from ui.studio_settings import DATASETS
 
 
@@ -109,6 +110,6 @@ def upload(history, name: str, data, model_cfg) -> None:
             return
         history.add_uploaded(DATASETS[name], data, cfg, model, weights_file.name, metrics.accuracy)
         seen.add(key)
-        ss["ts_upload_msg"] = (f"Loaded {weights_file.name} ({cfg.arch}): test accuracy {metrics.accuracy:.2%} on "
+        ss["ts_upload_msg"] = (f"Loaded {escape_markdown(weights_file.name)} ({cfg.arch}): test accuracy {metrics.accuracy:.2%} on "
                                f"{DATASETS[name]}. It is in the runs table below.")
         st.rerun()
