@@ -181,7 +181,7 @@ def _plan(entries: list[zipfile.ZipInfo], max_file_mb: int) -> tuple[list, int, 
             continue
         name = m.filename.replace("\\", "/")
         parts = [p for p in name.split("/") if p not in ("", ".")]
-        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or "\0" in name:
+        if name.startswith("/") or ".." in parts or (parts and parts[0][1:2] == ":") or "\0" in name:
             raise DataError(f"The zip contains an unsafe path ({quoted(m.filename, 80)}); nothing was extracted.")
         if any(p.startswith(".") or p == "__MACOSX" for p in parts) or \
                 Path(name).suffix.lower() not in IMAGE_EXTENSIONS or (m.external_attr >> 16) & 0o170000 == 0o120000:

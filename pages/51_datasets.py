@@ -8,7 +8,7 @@ from core.image_data import DataError, DataUnavailable, ImageData
 from ui import figures_training as figures
 from ui import links, uploads
 from ui.common import code_panel, escape_markdown, halt, header
-from ui.plots import COLORS, style
+from ui.plots import COLORS, plain, style
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "custom": "My images"}
 SIZES = (16, 28, 32, 48, 64)
@@ -134,7 +134,7 @@ st.plotly_chart(figures.class_grid(grid, data.classes, data.image_shape[1], pad,
                 key="dsb_grid_fig")
 
 counts = torch.bincount(y, minlength=data.num_classes).tolist()
-fig = go.Figure(go.Bar(x=[c[:14] for c in data.classes], y=counts, marker_color=COLORS[1], text=counts,
+fig = go.Figure(go.Bar(x=[plain(c[:14]) for c in data.classes], y=counts, marker_color=COLORS[1], text=counts,
                        textposition="outside", cliponaxis=False))
 fig.update_xaxes(type="category")
 fig.update_yaxes(title="images", rangemode="tozero")

@@ -10,7 +10,7 @@ from functools import cache
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import COLORS, DIVERGING, SEQUENTIAL, figure
+from ui.plots import COLORS, DIVERGING, SEQUENTIAL, figure, plain
 
 GRAY = "Greys"
 OUTLINE = dict(color=COLORS[0], width=3)
@@ -253,7 +253,7 @@ def probabilities(probs, classes, *, true_index: int | None, height: int = 300) 
     pred = int(p.argmax())
     colors = [COLORS[0] if i == pred else "#9DB9D3" for i in range(len(p))]
     widths = [3 if i == true_index else 0 for i in range(len(p))]
-    data = [dict(type="bar", x=p.tolist(), y=[str(c) for c in classes], orientation="h",
+    data = [dict(type="bar", x=p.tolist(), y=[plain(c) for c in classes], orientation="h",
                  marker=dict(color=colors, line=dict(color="#222222", width=widths)),
                  text=[f"{v:.1%}" for v in p], textposition="outside", cliponaxis=False,
                  hovertemplate="%{y}: %{x:.4f}<extra></extra>")]

@@ -29,7 +29,7 @@ class LearningRate(links.Choice):
     """A learning rate in a link: any spelling of one of LR_CHOICES ("0.001", "1e-3", "10")."""
 
     def parse(self, raw: str) -> float:
-        value = float(raw)
+        value = links.number(raw, float)
         for option in self.options:
             if math.isclose(value, option, rel_tol=1e-9):
                 return option

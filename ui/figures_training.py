@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ui.plots import COLORS, figure
+from ui.plots import COLORS, figure, plain
 
 GREEN, RED = "#2CA02C", "#D62728"
 BLUES = [[0.0, "rgb(247,251,255)"], [0.125, "rgb(222,235,247)"], [0.25, "rgb(198,219,239)"],
@@ -106,7 +106,7 @@ def confusion(cm, classes: tuple[str, ...], *, height: int = 460):
     """Confusion matrix: counts written in, colour = share of the true class (row), so errors stand out."""
     cm = np.asarray(cm, dtype=float)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    labels = [c[:12] for c in classes]
+    labels = [plain(c[:12]) for c in classes]
     trace = dict(type="heatmap", z=share.tolist(), x=labels, y=labels, text=cm.astype(int).tolist(),
                  texttemplate="%{text}", colorscale=BLUES, zmin=0, zmax=1, showscale=False, xgap=1, ygap=1,
                  hovertemplate="true %{y}, predicted %{x}: %{text} (%{z:.1%} of the true class)<extra></extra>")
@@ -119,7 +119,7 @@ def per_class(acc, classes: tuple[str, ...], *, height: int = 300):
     """Accuracy of each true class, worst in red."""
     acc = [float(a) for a in acc]
     worst = int(np.nanargmin(acc)) if acc else -1
-    trace = dict(type="bar", x=[c[:12] for c in classes], y=acc,
+    trace = dict(type="bar", x=[plain(c[:12]) for c in classes], y=acc,
                  marker=dict(color=[RED if i == worst else COLORS[1] for i in range(len(acc))]),
                  text=[f"{a:.1%}" for a in acc], textposition="outside", cliponaxis=False)
     lo = max(0.0, min((a for a in acc if not math.isnan(a)), default=0) - 0.1)
@@ -159,9 +159,9 @@ def gallery(images, labels, probs, classes: tuple[str, ...], *, cols: int = 8, t
         top = np.argsort(-p)[:3]
         ok = int(top[0]) == int(labels[i])
         color = GREEN if ok else RED
-        mark = "✓" if ok else f"✗ true {classes[int(labels[i])][:10]}"
+        mark = "✓" if ok else f"✗ true {plain(classes[int(labels[i])][:10])}"
         text = "<br>".join([f"<span style='color:{color}'><b>{mark}</b></span>"] +
-                           [f"{classes[k][:10]} {p[k]:.0%}" for k in top])
+                           [f"{plain(classes[k][:10])} {p[k]:.0%}" for k in top])
         top_px = r * (tile + label_px) + label_px  # distance of the image's top edge from the figure's top
         y1 = 1 - top_px / height
         y0 = 1 - (top_px + tile) / height
@@ -220,6 +220,6 @@ def class_grid(grid: np.ndarray, classes: tuple[str, ...], tile: int, pad: int, 
     centres = [pad + i * (tile + pad) + tile / 2 for i in range(len(classes))]
     height = int(min(900, max(260, 620 * img.shape[0] / img.shape[1]))) + 40
     return figure([dict(type="image", source=_png(img), hoverinfo="skip")],
-                  dict(yaxis=dict(tickmode="array", tickvals=centres, ticktext=[c[:14] for c in classes],
+                  dict(yaxis=dict(tickmode="array", tickvals=centres, ticktext=[plain(c[:14]) for c in classes],
                                   showgrid=False), xaxis=dict(visible=False)),
                   height=height, title=title or None)

@@ -31,7 +31,7 @@ PRIVATE = ("session",)  # query keys that stay in this tab: never part of a shar
 _run = threading.local()  # the lesson of this script run and the params it bound (each run has its own thread)
 
 
-def _number(raw: str, kind: type):
+def number(raw: str, kind: type):
     """int(raw) or float(raw), with a message in the app's words (Python's own quotes the raw text)."""
     try:
         return kind(raw)
@@ -56,7 +56,7 @@ class Float(Param):
     hi: float = math.inf
 
     def parse(self, raw: str) -> float:
-        value = _number(raw, float)
+        value = number(raw, float)
         if not math.isfinite(value) or not self.lo <= value <= self.hi:
             raise ValueError(f"must be a number in [{self.lo:g}, {self.hi:g}]")
         return value
@@ -71,7 +71,7 @@ class Int(Param):
     hi: int = 2**31
 
     def parse(self, raw: str) -> int:
-        value = _number(raw, int)
+        value = number(raw, int)
         if not self.lo <= value <= self.hi:
             raise ValueError(f"must be an integer in [{self.lo}, {self.hi}]")
         return value
@@ -133,7 +133,7 @@ class Range(Param):
         parts = raw.split(",")
         if len(parts) != 2:
             raise ValueError(f"must be two increasing numbers in [{self.lo:g}, {self.hi:g}]")
-        a, b = (_number(part, float) for part in parts)
+        a, b = (number(part, float) for part in parts)
         if not (math.isfinite(a) and math.isfinite(b) and self.lo <= a <= b <= self.hi):
             raise ValueError(f"must be two increasing numbers in [{self.lo:g}, {self.hi:g}]")
         return (a, b)
@@ -204,7 +204,9 @@ def bind(params: dict[str, Param]) -> None:
                 st.session_state[key] = param.parse(raw)
                 continue
             except (ValueError, TypeError) as exc:
-                rejected.append(f"`{key}` {exc if str(exc) else 'is invalid'}")
+                reason = str(exc)  # the app's own words; a reason that quotes the link's text is not shown
+                leaks = len(raw.strip()) >= 3 and raw.strip()[:12] in reason
+                rejected.append(f"`{key}` {reason if reason and not leaks else 'is invalid'}")
                 st.session_state[key] = param.default
                 continue
         # Set every run, also when unchanged: a value set through the session-state API outlives a run that

@@ -6,6 +6,7 @@ dicts without validation (`figure`) and attaches the template as a ready-made di
 PYLAB_VALIDATE_FIGURES=1) figures are validated, which yields the same JSON and catches any invalid property.
 """
 
+import html
 import os
 import sys
 from functools import cache
@@ -106,3 +107,10 @@ def tensor_heatmap(values, *, title: str | None = None, highlight=None, fmt: str
     )
     cell = 44 if cols <= 12 else max(14, 520 // cols)
     return figure([heatmap], layout, height=height or min(560, 70 + rows * cell), title=title)
+
+
+def plain(text) -> str:
+    """Text from outside the app (a class folder's name) as plotly draws it literally: plotly reads a few HTML
+    tags (<a href>, <b>, <span style>) in any label, so `<`, `>` and `&` are written as entities.
+    Example: plain("<b>cat</b>") -> "&lt;b&gt;cat&lt;/b&gt;" """
+    return html.escape(str(text), quote=False)
