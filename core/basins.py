@@ -32,11 +32,13 @@ class BasinMap:
 
 
 def basin_map(f: Callable, config: RunConfig, xlim: Sequence[float], ylim: Sequence[float], n: int, steps: int, *,
-              schedule: Schedule = Schedule(), bound: float = 1e6, block: int = BLOCK_ROWS) -> BasinMap:
+              schedule: Schedule = Schedule(), bound: float = 1e6, block: int = BLOCK_ROWS,
+              progress: Callable[[float], None] | None = None) -> BasinMap:
     """Run one optimizer from every point of an n x n grid at once: all starts are rows of its parameters.
 
     The (n*n, 2) starts are split into parameters of at most `block` rows: the optimizer steps them all
     together, and tensors that small stay on one CPU thread (bigger ones can wait for a busy second core).
+    `progress(fraction done)` is called about 50 times along the way, when given.
     Example: basin_map(LANDSCAPES["Himmelblau"].f, RunConfig("SGD", lr=0.01), (-5, 5), (-5, 5), 40, 300)
     """
     if not 2 <= n <= MAX_GRID:
@@ -52,7 +54,10 @@ def basin_map(f: Callable, config: RunConfig, xlim: Sequence[float], ylim: Seque
     scheduler = make_scheduler(schedule, optimizer, steps)
     step = optimizer.step if scheduler is not None else bare_step(optimizer)
     bad = [torch.zeros(len(p), dtype=torch.bool) for p in params]
-    for _ in range(steps):
+    every = max(1, steps // 50)
+    for s in range(steps):
+        if progress is not None and s % every == 0:
+            progress(s / steps)
         optimizer.zero_grad()
         losses = [f(p[:, 0], p[:, 1]) for p in params]  # (rows,) each
         sum(loss.sum() for loss in losses).backward()  # rows never mix: each start gets its own term's gradient
@@ -151,3 +156,7 @@ def basins_code(landscape: Landscape, result: BasinMap, config: RunConfig, steps
         ]
     return "\n".join(lines) + "\n"
 
+
+def basin_seconds(n: int, steps: int) -> float:
+    """About how long basin_map takes on 2 cores (measured: 40 x 40 starts x 300 steps ~0.3 s, 80 x 80 ~1 s)."""
+    return steps * (0.2e-3 + n * n * 0.45e-6)

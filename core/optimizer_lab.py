@@ -72,7 +72,8 @@ class Trajectory:
 
 
 def run(f: Callable, start: Sequence[float], configs: Sequence[RunConfig], steps: int, *,
-        schedule: Schedule = Schedule(), bound: float = 1e6) -> list[Trajectory]:
+        schedule: Schedule = Schedule(), bound: float = 1e6,
+        progress: Callable[[float], None] | None = None) -> list[Trajectory]:
     """Run each optimizer from `start` for `steps` steps of torch.optim on f(x, y); float32, like torch's default.
 
     Example: run(LANDSCAPES["Himmelblau"].f, (0, 0), [RunConfig("SGD", lr=1e-3)], 500)[0].final -> ~[3, 2]
@@ -109,7 +110,10 @@ def run(f: Callable, start: Sequence[float], configs: Sequence[RunConfig], steps
     lrs = torch.empty(steps, k, dtype=torch.float64)
     done = 0
     grad_x, grad_y = grads.unbind(1)  # (k,) views of the columns
+    every = max(1, steps // 50)
     for s in range(steps):
+        if progress is not None and s % every == 0:
+            progress(s / steps)  # about 50 reports, when asked for
         gx, gy = _gradients(f(xs, ys), (xs, ys), ones)  # entry i: the gradient of f at optimizer i's point
         grad_x.copy_(gx)
         grad_y.copy_(gy)
@@ -132,6 +136,11 @@ def run(f: Callable, start: Sequence[float], configs: Sequence[RunConfig], steps
         losses = f(path[..., 0], path[..., 1])  # (done + 1, k)
     return [_cut(c, path[:, i].double().numpy(), losses[:, i].double().numpy(), lrs[:done, i].numpy(), bound)
             for i, c in enumerate(configs)]
+
+
+def run_seconds(optimizers: int, steps: int) -> float:
+    """About how long `run` takes on 2 cores (measured: 1 optimizer x 1,000 steps ~0.3 s, 7 x 1,000 ~0.75 s)."""
+    return steps * (0.25e-3 + optimizers * 0.07e-3)
 
 
 def _cut(config: RunConfig, points: np.ndarray, losses: np.ndarray, lrs: np.ndarray, bound: float) -> Trajectory:

@@ -3,8 +3,8 @@ import streamlit as st
 from core import landscapes, optimizer_lab
 from core.optim_config import OPTIMIZERS, RunConfig, Schedule
 from core.parsing import InputError
+from ui import budget, links
 from ui import figures_optim as figures
-from ui import links
 from ui.common import code_panel, fail, header
 
 header(
@@ -83,10 +83,17 @@ def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
     return landscapes.grid_values(landscapes.formula(text), xlim, ylim, n)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def race(land: landscapes.Landscape, start: tuple, configs: tuple, steps: int, schedule: Schedule):
-    trajectories = optimizer_lab.run(land.f, start, configs, steps, schedule=schedule, bound=land.bound)
-    return trajectories, optimizer_lab.summary(trajectories, land)
+    """The paths and the results table; kept for every session; with progress and Cancel when it takes long."""
+    def work(progress):
+        trajectories = optimizer_lab.run(land.f, start, configs, steps, schedule=schedule, bound=land.bound,
+                                         progress=progress)
+        return trajectories, optimizer_lab.summary(trajectories, land)
+
+    what = ("race", land.name, land.formula, land.xlim, land.ylim, land.bound, land.minima, start, configs, steps,
+            schedule)
+    return budget.compute(what, work, seconds=optimizer_lab.run_seconds(len(configs), steps),
+                          label="Running the optimizers", key="ol_cancel")
 
 
 links.bind(PARAMS)

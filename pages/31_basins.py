@@ -4,8 +4,8 @@ import streamlit as st
 from core import basins, landscapes
 from core.optim_config import OPTIMIZERS, RunConfig, default_config
 from core.parsing import InputError
+from ui import budget, links
 from ui import figures_optim as figures
-from ui import links
 from ui.common import code_panel, fail, header
 
 header(
@@ -57,11 +57,16 @@ def landscape_grid(text: str, xlim: tuple, ylim: tuple, n: int):
     return landscapes.grid_values(landscapes.formula(text), xlim, ylim, n)
 
 
-@st.cache_data(max_entries=32, show_spinner="Running every start ...")
 def basin_map(land: landscapes.Landscape, config: RunConfig, n: int, steps: int):
-    result = basins.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound)
-    found = basins.endpoint_clusters(result, land.minima)
-    return result, found
+    """The map and the minima it found; kept for every session; with progress and Cancel when it takes long."""
+    def work(progress):
+        result = basins.basin_map(land.f, config, land.xlim, land.ylim, n, steps, bound=land.bound,
+                                  progress=progress)
+        return result, basins.endpoint_clusters(result, land.minima)
+
+    what = ("basins", land.name, land.formula, land.xlim, land.ylim, land.bound, land.minima, config, n, steps)
+    return budget.compute(what, work, seconds=basins.basin_seconds(n, steps), label="Running every start",
+                          key="bs_cancel")
 
 
 links.bind(PARAMS)

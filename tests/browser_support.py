@@ -31,6 +31,7 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SERVER_LOG: dict[str, Path] = {}  # base URL -> the server's log file
+UPLOADS: dict[str, Path] = {}  # base URL -> the folder that holds the server's sessions' upload folders
 LOG_ERRORS = ("Traceback", "Exception", "Error:", "Inotify")  # lines that must never appear in the server log
 START_TIMEOUT_S = 120  # a cold start imports streamlit and torch on a busy machine
 PAGE_TIMEOUT_MS = 90_000
@@ -73,7 +74,9 @@ def streamlit_server():
     url = f"http://127.0.0.1:{port}"
     log = ROOT / "test-output"
     log.mkdir(exist_ok=True)
-    env = dict(os.environ, PYLAB_STRICT="1")  # an unexpected page error shows as an exception element
+    UPLOADS[url] = log / f"uploads-{port}"  # the sessions' upload folders, where a test can look at them
+    env = dict(os.environ, PYLAB_STRICT="1",  # an unexpected page error shows as an exception element
+               PYLAB_UPLOAD_DIR=str(UPLOADS[url]))
     SERVER_LOG[url] = log / f"streamlit-{port}.log"
     with open(SERVER_LOG[url], "w") as out:
         proc = subprocess.Popen(
