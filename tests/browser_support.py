@@ -136,8 +136,9 @@ def page(browser):
 _WARMED: set[str] = set()
 
 
-def open_lesson(page, base_url: str, url_path: str, query: str = ""):
-    """Show one lesson (its URL path from ui/nav.py, optional '?a=1&b=2') and wait for its first run.
+def open_lesson(page, base_url: str, url_path: str, query: str = "", *, wait: bool = True):
+    """Show one lesson (its URL path from ui/nav.py, optional '?a=1&b=2') and wait for its first run (with
+    `wait=False` only for its title: the run may still be going).
 
     The first visit of a fresh server goes to the home page first: until a session has opened the app's main
     URL, Streamlit serves deep links with its placeholder `pages/` menu and default layout.
@@ -149,7 +150,8 @@ def open_lesson(page, base_url: str, url_path: str, query: str = ""):
         _WARMED.add(base_url)
     page.goto(f"{base_url}/{url_path}{query}")
     page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
-    wait_idle(page)
+    if wait:
+        wait_idle(page)
     return page
 
 
