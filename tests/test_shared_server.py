@@ -5,7 +5,7 @@ import pytest
 
 from core import shared_server
 from core.image_data import DataError
-from tests.helpers import open_page, table
+from tests.helpers import open_page, set_widgets, table
 from tests.test_image_folders import _png
 
 DATASETS = "pages/51_datasets.py"
@@ -94,20 +94,12 @@ def test_datasets_page_in_shared_mode(app, shared):
 
 
 def test_cifar_folder_boxes_in_shared_mode(app, shared):
-    at = open_page(app, DATASETS)
-    at.segmented_control(key="dsb_dataset").set_value("cifar10")
-    at.run()
-    at.text_input(key="dsb_cifar_path").input("/etc")
-    at.run()
-    assert not at.exception
+    at = set_widgets(open_page(app, DATASETS), dsb_dataset="cifar10")
+    set_widgets(at, dsb_cifar_path="/etc")
     assert [w.value for w in at.warning] == [shared_server.REFUSED]
     assert shared_server.REFUSED in table(at, "source")["source"].tolist()
-    at = open_page(at, STUDIO)
-    at.selectbox(key="ts_dataset").set_value("cifar10")
-    at.run()
-    at.text_input(key="ts_cifar_path").input("/proc")
-    at.run()
-    assert not at.exception
+    at = set_widgets(open_page(at, STUDIO), ts_dataset="cifar10")
+    set_widgets(at, ts_cifar_path="/proc")
     assert any(shared_server.REFUSED in w.value for w in [*at.warning, *at.error, *at.info])
 
 
