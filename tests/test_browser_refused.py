@@ -3,7 +3,8 @@
 Streamlit forgets the state of widgets a run did not draw, and a lesson that refuses an input stops drawing
 below its message. For every typed input the lessons declare (`links.Text(..., refused=..., accepted=...)`),
 the lesson is opened with other settings away from their defaults; two refused entries and two accepted ones
-are typed; every other widget must show what it showed before, and the link must carry the same settings.
+are typed (and a Markdown/HTML payload, which must show as plain text); every other widget must show what it
+showed before, and the link must carry the same settings.
 """
 
 import ast
@@ -14,6 +15,8 @@ import pytest
 
 from tests.browser_support import MAIN, exceptions, open_lesson, settle, shows, wait_idle
 from tests.helpers import ROOT
+from tests.test_browser_injection import markup
+from tests.test_injection import PAYLOADS
 from ui import links, nav
 
 # What each keyed widget shows, by key: text and number boxes their text, sliders their thumbs, selects their
@@ -126,10 +129,12 @@ def test_refused_inputs_leave_every_other_setting_alone(streamlit_server, page, 
     url_before = query(page)
     assert len(before) >= 2, before  # the typed input and at least one other setting
     messages = page.locator(f'{MAIN} [data-testid="stAlertContentError"], {MAIN} [data-testid="stAlertContentWarning"]')
-    for entry in text.refused:
+    payload = PAYLOADS[FIRST.index((lesson, key, text)) % len(PAYLOADS)]  # Markdown/HTML typed in: refused as text
+    for entry in (*text.refused, payload):
         type_into(page, key, entry)
         # polled: on a busy machine the rerun may start after `type_into` returned
         assert shows(lambda: messages.count() >= 1, True), f"{key}={entry!r} was not refused with a message"
+    assert markup(page) == [], f"{key}={payload!r} became markup"
     for entry in (text.accepted, text.default):
         type_into(page, key, entry)
     settle(page)

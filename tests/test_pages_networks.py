@@ -128,7 +128,8 @@ def test_filters_upload_is_shrunk_and_bad_files_explained(app):
     assert metrics(at)["Output shape"] == "1x6x48x96"
     at.file_uploader(key="fl_upload").set_value(("broken.png", b"not an image at all", "image/png"))
     at.run()
-    assert any("broken.png: This file could not be read as an image" in e.value for e in at.error)
+    # the name is shown literally: its Markdown characters are escaped
+    assert any("broken\\.png: This file could not be read as an image" in e.value for e in at.error)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -98,13 +98,12 @@ def _upload(at, name: str, data: bytes):
 
 
 def test_a_failed_upload_keeps_the_images_loaded_before_and_leaves_no_files(app, tmp_path, monkeypatch):
-    monkeypatch.setenv("PYLAB_UPLOAD_DIR", str(tmp_path))
+    folder = tmp_path / f"{uploads.PREFIX}session"  # the session's folder (the browser suite sees the real one)
+    monkeypatch.setattr(uploads, "session_folder", lambda: str(folder))
     at = open_page(app, DATASETS)
     _upload(at, "pets.zip", _zip(_classes()))
     assert any("4 training and 2 test images in 2 classes" in s.value for s in at.success)
     _upload(at, "broken.zip", _with_method(_zip(_classes()), 9))
     assert any("Deflate64" in e.value for e in at.error)
     assert any("4 training and 2 test images in 2 classes" in s.value for s in at.success)  # still there
-    sessions = list(tmp_path.iterdir())
-    assert len(sessions) == 1 and sessions[0].name.startswith(uploads.PREFIX)
-    assert list(sessions[0].iterdir()) == []  # the unpacked files are gone, after success and after failure
+    assert list(tmp_path.iterdir()) == [folder] and list(folder.iterdir()) == []  # unpacked files gone, both times
