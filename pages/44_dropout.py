@@ -1,8 +1,8 @@
 import streamlit as st
 
 from core import dropout
+from ui import budget, links
 from ui import figures_networks as figures
-from ui import links
 from ui.common import code_panel, header
 
 INPUTS = dropout.INPUTS
@@ -66,9 +66,14 @@ st.subheader("2 · Why 1/(1-p): the average over many masks")
 st.slider("Number of dropout draws", 10, 2000, step=10, key="dr_trials")
 
 
-@st.cache_data(max_entries=32, show_spinner="Drawing masks ...")
 def _means(kind: str, rows: int, cols: int, p: float, seed: int, trials: int):
-    return dropout.dropout_means(dropout.make_input(kind, rows, cols, seed), p, seed=seed, trials=trials)
+    """The running averages; kept for every session; with progress and Cancel when many draws take long."""
+    def work(progress):
+        return dropout.dropout_means(dropout.make_input(kind, rows, cols, seed), p, seed=seed, trials=trials,
+                                     progress=progress)
+
+    return budget.compute(("dr_means", kind, rows, cols, p, seed, trials), work,
+                          seconds=dropout.means_seconds(trials), label="Drawing masks", key="dr_cancel")
 
 
 scaled, unscaled = _means(ss.dr_input, rows, cols, p, seed, ss.dr_trials)

@@ -3,8 +3,8 @@ import streamlit as st
 import torch
 
 from core import regularization
+from ui import budget, links
 from ui import figures_overfitting as figures
-from ui import links
 from ui.common import code_panel, header
 
 DECAYS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -92,9 +92,17 @@ def _ridge(cfg: regularization.PolyData, reg_degree: int):
     return decays, regularization.ridge_path(pts.x_train, pts.y_train, reg_degree, decays)
 
 
-@st.cache_data(max_entries=64, show_spinner="Training with torch.optim.Adam ...")
-def _gd(cfg: regularization.PolyData, gd: regularization.GDConfig) -> regularization.GDRun:
-    return regularization.train_gd(_points(cfg), gd)
+def _gd(cfg: regularization.PolyData, gd: regularization.GDConfig, key: str) -> regularization.GDRun:
+    """Adam on the polynomial; kept for every session; with progress and Cancel (widget `key`) when long."""
+    def work(progress):
+        def every_50_steps(step: int, *_losses) -> None:
+            if step % 50 == 0:
+                progress(step / gd.steps)
+
+        return regularization.train_gd(_points(cfg), gd, on_step=every_50_steps if progress else None)
+
+    return budget.compute(("of_gd", cfg, gd), work, seconds=regularization.gd_seconds(gd.steps),
+                          label="Training with torch.optim.Adam", key=key)
 
 
 if ss.of_penalty.startswith("L2"):
@@ -106,7 +114,8 @@ else:
     steps = 2000
     plain_cfg = regularization.GDConfig(degree=reg_degree, lr=0.05, steps=steps, patience=10**9)
     l1_cfg = regularization.GDConfig(degree=reg_degree, lr=0.05, steps=steps, l1=lam, patience=10**9)
-    plain, penal = _gd(data_cfg, plain_cfg).coef.double(), _gd(data_cfg, l1_cfg).coef.double()
+    plain = _gd(data_cfg, plain_cfg, "of_cancel_plain").coef.double()
+    penal = _gd(data_cfg, l1_cfg, "of_cancel_l1").coef.double()
     how = (f"Trained by `torch.optim.Adam` for {steps} steps on MSE + λ·Σ|w|, from zero weights. L1 pushes "
            "weights all the way to 0 (a sparse model); L2 only shrinks them.")
 val_plain = regularization.mse(points.x_val, points.y_val, plain)
@@ -143,7 +152,7 @@ c[1].slider("Steps", 100, 4000, step=100, key="of_steps")
 c[2].slider("Patience", 10, 1000, step=10, key="of_patience")
 c[3].slider("Number of folds K (section 4)", 2, 10, key="of_k")
 gd_cfg = regularization.GDConfig(degree=reg_degree, lr=ss.of_lr, steps=ss.of_steps, patience=ss.of_patience)
-run = _gd(data_cfg, gd_cfg)
+run = _gd(data_cfg, gd_cfg, "of_cancel_es")
 marks = {f"best: step {run.best_step}": run.best_step}
 if run.stop_step is not None:
     marks[f"stop: step {run.stop_step}"] = run.stop_step
