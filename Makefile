@@ -21,6 +21,7 @@ bench:  # the figures in BENCHMARKS.md (about 15 minutes on 2 cores; chromium ne
 	scripts/setup.sh
 	.venv/bin/python benchmarks/bench_pages.py --reruns 10
 	.venv/bin/python benchmarks/bench_optim2d.py
+	.venv/bin/python benchmarks/bench_worst_links.py
 	.venv/bin/python benchmarks/bench_memory.py
 	.venv/bin/python benchmarks/bench_training.py mnist-fast --runs 3
 	.venv/bin/python benchmarks/bench_training.py throughput --runs 3
