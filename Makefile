@@ -1,8 +1,9 @@
 # PyTorch Lab: two commands on a fresh machine.
 #   make run    install into .venv (first time only) and start the app on http://localhost:8501
+#   make dev    the same, rerunning lessons when their source files change (for development)
 #   make test   install into .venv, Debian chromium for the browser tests, then ruff + the whole pytest suite
 #   make bench  the measurements behind BENCHMARKS.md
-.PHONY: run test bench
+.PHONY: run dev test bench
 
 # The real CIFAR-10 copy beside the project, where there is one (the benchmarks train on it).
 SHARED_CIFAR10 := $(wildcard ../shared/datasets/cifar10-jpg)
@@ -13,6 +14,10 @@ endif
 run:
 	scripts/setup.sh
 	.venv/bin/python -m streamlit run app.py
+
+dev:  # like run, and reruns a lesson when its source changes: polls the project's own .py files, not .venv
+	scripts/setup.sh
+	.venv/bin/python -m streamlit run app.py --server.fileWatcherType poll --server.runOnSave true
 
 test:
 	scripts/test.sh

@@ -35,11 +35,10 @@ def markup(page) -> list[str]:
     return page.evaluate(MARKUP_JS, MARKER)
 
 
-# AppTest checks every lesson (tests/test_injection.py); in the browser, one lesson for each way user text reaches
-# a page: a shape, numbers, a formula with its learning rates, a folder box, parts with indices, the studio.
-# tests/test_browser_refused.py also types a payload into every lesson's first typed input.
-BROWSER_LESSONS = [nav.by_url(url) for url in ("broadcasting", "losses", "optimizer_lab", "creation_indexing",
-                                               "datasets", "training_studio")]
+# AppTest checks every lesson (tests/test_injection.py); in the browser, by link, a formula with numbers and
+# learning rates, parts with shapes and indices, a folder box, and the studio's settings table; and
+# tests/test_browser_refused.py types a payload into every lesson's first typed input.
+BROWSER_LESSONS = [nav.by_url(url) for url in ("optimizer_lab", "creation_indexing", "datasets", "training_studio")]
 
 
 @pytest.mark.browser

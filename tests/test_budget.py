@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import basins, optimizer_lab
 from tests.helpers import open_page
+from ui import budget
 
 
 def _script():
@@ -70,6 +71,7 @@ def test_estimates_put_the_long_links_behind_progress_and_the_defaults_not():
 
 
 def test_a_heavy_basins_link_shows_its_map_after_progress(app):
-    app.query_params.update({"bs_n": "80", "bs_steps": "1500"})
+    assert basins.basin_seconds(70, 500) > budget.HEAVY_S
+    app.query_params.update({"bs_n": "70", "bs_steps": "500"})  # estimated just above budget.HEAVY_S
     at = open_page(app, "pages/31_basins.py")
     assert at.get("plotly_chart") and not [b for b in at.button if b.key == "bs_cancel"]
