@@ -5,8 +5,8 @@ seeing it and being able to stop it.
     result = budget.compute(("basins", formula, config, n, steps), lambda progress: work(..., progress=progress),
                             seconds=estimate, label="Running every start", key="bs_cancel")
 
-The result is kept for every session (the last `KEEP` results, as st.cache_data would): the same settings show
-at once the next time. Cancel stops the run at its next progress report (Streamlit interrupts a script run at
+The result is kept for every session (the last `KEEP` results): the same settings show at once the next time.
+Unlike st.cache_data's copies, every session gets the same object: read it, never change it in place. Cancel stops the run at its next progress report (Streamlit interrupts a script run at
 its next element update when a new run is requested) and remembers which settings were cancelled: the page then
 says so and offers to run them anyway, instead of starting the same long run again on the next click.
 """
