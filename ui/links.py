@@ -209,9 +209,14 @@ def bind(params: dict[str, Param]) -> None:
                 rejected.append(f"`{key}` {reason if reason and not leaks else 'is invalid'}")
                 st.session_state[key] = param.default
                 continue
-        # Set every run, also when unchanged: a value set through the session-state API outlives a run that
-        # did not draw its widget (Streamlit drops the widget's own state then, e.g. below a refused input).
-        st.session_state[key] = st.session_state[key] if key in st.session_state else keep.get(key, param.default)
+        if key not in st.session_state:
+            st.session_state[key] = keep.get(key, param.default)
+        elif st.session_state[key] == keep.get(key, param.default):
+            # Unchanged: set again through the session-state API, so that it outlives a run that does not draw its
+            # widget (Streamlit drops the widget's own state then, e.g. below a refused input).
+            st.session_state[key] = st.session_state[key]
+        # Changed by the learner in this run: left to the widget. Setting it would send this value back to the
+        # browser, which may already show a newer one (a slider moved with the keyboard while a run is going).
     if rejected:
         st.info("Some values in the link were not valid and were reset to their defaults: " + "; ".join(rejected),
                 icon=":material/link_off:")
