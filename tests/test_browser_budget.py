@@ -19,6 +19,6 @@ def test_cancel_stops_a_long_basins_map(streamlit_server, page):
     stopped = page.locator(f"{MAIN} [data-testid='stAlertContentInfo']").filter(has_text="Stopped")
     stopped.wait_for(timeout=30_000)
     assert time.monotonic() - clicked < 5  # the map alone takes ~9 s: the run was cut short, not finished
-    assert page.locator(".st-key-bs_cancel_anyway button").is_visible()
+    page.locator(".st-key-bs_cancel_anyway button").wait_for(timeout=10_000)  # drawn just after the message
     assert shows(lambda: page.locator(f"{MAIN} .js-plotly-plot").count(), 0) == 0  # no map was drawn
     assert exceptions(page) == [] and log_errors(streamlit_server, since) == []
