@@ -57,6 +57,11 @@ def test_link_payloads_make_no_markup_in_the_page(streamlit_server, page, lesson
 def _load_zip(page, name: str, data: bytes) -> None:
     page.locator(".st-key-dsb_zip input[type=file]").set_input_files(
         files=[{"name": name, "mimeType": "application/zip", "buffer": data}])
+    # The Load button of an earlier upload is still drawn: click only once the uploader lists this file, or the
+    # click may load the earlier one.
+    listed = page.locator(".st-key-dsb_zip [data-testid='stFileChipName']")
+    assert shows(lambda: listed.get_attribute("title", timeout=1000), name) == name
+    settle(page)
     page.locator(".st-key-dsb_load_zip button").wait_for()
     page.locator(".st-key-dsb_load_zip button").click()
     page.wait_for_timeout(300)
