@@ -69,8 +69,8 @@ def _load_zip(page, name: str, data: bytes) -> None:
 
 
 @pytest.mark.browser
-def test_upload_names_make_no_markup_and_leave_no_files(streamlit_server, browser):
-    tab = browser.new_page(viewport={"width": 1400, "height": 1600})
+def test_upload_names_make_no_markup_and_leave_no_files(streamlit_server, tabs):
+    tab = tabs.new_page()
     since = log_size(streamlit_server)
     before = set(UPLOADS[streamlit_server].glob("*")) if UPLOADS[streamlit_server].exists() else set()
     try:
