@@ -22,12 +22,14 @@ dev:  # like run, and reruns a lesson when its source changes: polls the project
 test:
 	scripts/test.sh
 
-bench:  # the figures in BENCHMARKS.md (about 15 minutes on 2 cores; chromium needed for bench_memory)
+bench:  # the figures in BENCHMARKS.md (about 30 minutes on 2 cores; chromium needed for bench_memory, bench_browser)
 	scripts/setup.sh
 	.venv/bin/python benchmarks/bench_pages.py --reruns 10
 	.venv/bin/python benchmarks/bench_optim2d.py
 	.venv/bin/python benchmarks/bench_worst_links.py
 	.venv/bin/python benchmarks/bench_memory.py
+	.venv/bin/python benchmarks/bench_browser.py
+	.venv/bin/python benchmarks/bench_classroom.py
 	.venv/bin/python benchmarks/bench_training.py mnist-fast --runs 3
 	.venv/bin/python benchmarks/bench_training.py throughput --runs 3
 	.venv/bin/python benchmarks/bench_training.py cifar-default --runs 3
