@@ -9,12 +9,17 @@
 One run is trained by one thread at a time: `burst` holds the run's lock while it trains, and a second script run
 of the same session (a widget's rerun while the live panel's burst is still going, a reloaded tab) finds it taken
 and only draws. Pause and stop are requests that the training loop honours at the next step boundary, so no
-finished step is lost and no step is taken twice. `RunStore` keeps a session's runs on the server for a while,
-so that a reloaded tab (a new session) finds them again by a private token.
+finished step is lost and no step is taken twice. `RunStore` keeps a session's runs on the server while a tab
+holds them, and for `grace_s` after the last tab holding them closed, so that a reloaded tab (a new session) finds
+them again by a private token; then they are released (stopped, their models dropped, the freed memory handed
+back to the system).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import secrets
 import threading
 import time
@@ -31,6 +36,7 @@ from core.training import DONE, OPTIMIZER_NAMES, TrainConfig, Trainer
 
 MAX_RUNS = 8  # runs kept per learner (their models too)
 TTL_S = 30 * 60  # a session's runs stay on the server this long after its last visit
+GRACE_S = float(os.environ.get("PYLAB_RUNS_GRACE_S", 60))  # ... and this long after the last tab holding them closed
 MAX_STORED = 64  # sessions kept at most (the least recently seen go first)
 
 
@@ -149,6 +155,8 @@ class RunHistory:
     active_id: int | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # finds these runs after a reload
     seen: float = field(default_factory=time.monotonic)
+    holders: int = 0  # sessions (browser tabs) that show these runs now
+    closed_at: float | None = None  # when the last of them closed (None while one is open)
     dropped: bool = False  # the last start/upload dropped the oldest run (at most MAX_RUNS are kept)
 
     @property
@@ -194,10 +202,11 @@ class RunHistory:
 
 
 class RunStore:
-    """The run histories of recent sessions, by token, for at most `ttl_s` after each was last seen."""
+    """The run histories of sessions, by token: while a session holds one, and for at most `grace_s` after the last
+    holder closed (a reload finds them), and never longer than `ttl_s` after a history was last seen."""
 
-    def __init__(self, ttl_s: float = TTL_S, max_sessions: int = MAX_STORED):
-        self.ttl_s, self.max_sessions = ttl_s, max_sessions
+    def __init__(self, ttl_s: float = TTL_S, max_sessions: int = MAX_STORED, grace_s: float = GRACE_S):
+        self.ttl_s, self.max_sessions, self.grace_s = ttl_s, max_sessions, grace_s
         self._histories: OrderedDict[str, RunHistory] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -224,10 +233,43 @@ class RunStore:
                 self._histories.move_to_end(token)
             return history
 
+    def hold(self, history: RunHistory) -> None:
+        """A session shows this history (its own, or found again after a reload)."""
+        with self._lock:
+            history.holders += 1
+            history.closed_at = None
+
+    def let_go(self, history: RunHistory) -> None:
+        """A session that showed this history closed; when it was the last, the runs go after grace_s."""
+        with self._lock:
+            history.holders = max(0, history.holders - 1)
+            if history.holders:
+                return
+            history.closed_at = time.monotonic()
+        timer = threading.Timer(self.grace_s + 0.1, self.expire)  # nothing else may visit the store by then
+        timer.daemon = True
+        timer.start()
+
+    def expire(self) -> None:
+        with self._lock:
+            self._expire()
+
     def _expire(self) -> None:
-        """Forget old histories (a tab still open keeps its own; the memory goes when no session holds it)."""
+        """Forget histories seen too long ago, and those no session held for grace_s; release their runs."""
         now = time.monotonic()
-        for token in [t for t, h in self._histories.items() if now - h.seen > self.ttl_s]:
-            del self._histories[token]
+        old = [t for t, h in self._histories.items() if now - h.seen > self.ttl_s
+               or (h.closed_at is not None and now - h.closed_at > self.grace_s)]
+        gone = [self._histories.pop(token) for token in old]
         while len(self._histories) > self.max_sessions:
-            self._histories.popitem(last=False)
+            gone.append(self._histories.popitem(last=False)[1])
+        for history in gone:
+            if not history.holders:  # (a history dropped for room while a tab shows it stays with that tab)
+                history.clear()
+        if gone:
+            _trim()
+
+
+def _trim() -> None:
+    """Hand memory freed by released runs back to the system (glibc keeps it in its arenas otherwise)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps it
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

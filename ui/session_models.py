@@ -1,8 +1,8 @@
 """Trained models the lessons can look at: the learner's own Training studio runs, or a small shared MNIST CNN.
 
 The learner's runs (a core.runs.RunHistory) live in the session and in a server-side store, found again after a
-reload by a private token in the URL (`?session=...`, never part of a share link) for 30 minutes after the last
-visit. The shared model is trained once per server process on first use (a few seconds, with a progress bar),
+reload by a private token in the URL (`?session=...`, never part of a share link). When the last tab showing them
+closes, they stay findable for a minute (`core.runs.GRACE_S`: a reload), then are released. The shared model is trained once per server process on first use (a few seconds, with a progress bar),
 then kept read-only in st.cache_resource: eval mode, used under inference mode, never trained again. A lesson
 that attaches hooks or changes it must work on a `copy.deepcopy`.
 """
@@ -64,7 +64,22 @@ def run_history(create: bool = False):
             history = RunHistory()
         if history is not None:
             st.session_state[HISTORY] = history
+    if history is not None:
+        _held(history.token, history)
     return history
+
+
+def _let_go(history) -> None:
+    _store().let_go(history)
+
+
+@st.cache_resource(scope="session", on_release=_let_go, show_spinner=False)
+def _held(token: str, _history):
+    """Once per session and history (by its token; `_history` is not hashed): the store counts this session as
+    holding the history until the session ends (Streamlit releases a session's resources when its tab
+    disconnects)."""
+    _store().hold(_history)
+    return _history
 
 
 def keep_runs() -> None:
