@@ -105,15 +105,27 @@ class Client:
             self.sliders, self.buttons, self.progress = {}, {}, []
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
-        if fragment_id:
-            try:
-                first = await asyncio.wait_for(self.ws.recv(), DROPPED_S)
-            except TimeoutError:
-                raise Dropped from None
+        if fragment_id:  # the run starts with a new_session message (a status message may still come first)
+            first = await asyncio.wait_for(self._run_start(), DROPPED_S + 5)
             await asyncio.wait_for(self._until_finished(first), timeout_s)
         else:
             await asyncio.wait_for(self._until_finished(), timeout_s)
         return time.perf_counter() - start
+
+    async def _run_start(self) -> bytes:
+        """The first message of a requested run; Dropped when only other messages come for DROPPED_S."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        deadline = time.monotonic() + DROPPED_S
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                raise Dropped from None
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            if msg.WhichOneof("type") != "session_status_changed":
+                return raw
 
     async def _until_finished(self, first: bytes | None = None) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
