@@ -108,10 +108,16 @@ can_start = model_cfg is not None and train_cfg is not None
 # Made on the first visit: its private token goes into this tab's URL before any training, so that a reload
 # (a new session) finds the runs again.
 history = run_history(create=True)
-if ss.pop("ts_start_requested", False) and can_start:
-    history.start(DATASETS[name], data, model_cfg, train_cfg)
-    if history.dropped:
-        st.toast("Only the last 8 runs are kept; the oldest was dropped.")
+clicked = ss.pop("ts_start_requested", None)
+if clicked and can_start:
+    try:
+        start_cfgs = studio_settings.start_configs(clicked, ss, data.image_shape, data.num_classes, len(data.y_train))
+    except ValueError as exc:
+        st.error(f"These settings cannot train: {exc}.", icon=":material/tune:")
+    else:
+        history.start(DATASETS[name], data, *start_cfgs)
+        if history.dropped:
+            st.toast("Only the last 8 runs are kept; the oldest was dropped.")
 studio_runs.controls(history, can_start)
 studio_runs.live_panel(history)
 studio_runs.runs_table(history)

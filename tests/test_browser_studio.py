@@ -12,6 +12,7 @@ import torch
 
 from tests.browser_support import (
     MAIN,
+    SERVER_LOG,
     exceptions,
     log_errors,
     log_size,
@@ -169,7 +170,11 @@ def test_touching_everything_while_it_trains(streamlit_server, page, tmp_path):
     got = torch.load(weights.value.path(), weights_only=True)
     model_cfg, doc = read_config_json(config.value.path().read_bytes())
     train_cfg = TrainConfig.from_dict(doc["train"])
-    assert (train_cfg.epochs, train_cfg.train_subset, train_cfg.batch_size) == (6, 10000, 16)
+    with open(SERVER_LOG[streamlit_server], errors="replace") as f:  # a Start whose page run held other settings
+        f.seek(since)
+        differed = [line.strip() for line in f if "settings differ" in line]
+    assert (train_cfg.epochs, train_cfg.train_subset, train_cfg.batch_size) == (6, 10000, 16), differed
+    print("Start clicks whose page run held other settings:", differed)
     assert (train_cfg.val_fraction, train_cfg.label_smoothing) == (0.1, 0.0)  # the nudges ended where they began
     reference = build_model(model_cfg, seed=train_cfg.seed)
     Trainer(reference, load_shared("mnist"), train_cfg).run()

@@ -93,6 +93,23 @@ def test_settings_come_from_the_link():
     assert "torch.optim.AdamW(model.parameters()" in codes(at)[-1]
 
 
+def test_start_trains_with_the_settings_its_click_carried(caplog):
+    """Start's callback takes the values its click brought from the browser; the run uses those even if the page's
+    run ends up holding another value (the dataset stays the run's: its data is what the page loaded)."""
+    from ui import studio_settings
+
+    values = {s.key: s.param.default for s in studio_settings.SETTINGS}
+    values.update(ts_epochs=20, ts_subset=10000, ts_batch=16)
+    clicked = {**values, "ts_epochs": 6, "ts_dataset": "cifar10"}
+    with caplog.at_level("WARNING", logger="pytorch_lab"):
+        model_cfg, train_cfg = studio_settings.start_configs(clicked, values, (1, 28, 28), 10, 60000)
+    assert (train_cfg.epochs, train_cfg.train_subset, train_cfg.batch_size) == (6, 10000, 16)
+    assert (model_cfg.in_channels, model_cfg.image_size) == (1, 28)
+    assert "ts_epochs (20 -> 6)" in caplog.text and "ts_dataset" not in caplog.text
+    same = studio_settings.start_configs(values, values, (1, 28, 28), 10, 60000)
+    assert same == studio_settings.configs(values, (1, 28, 28), 10, studio_settings.log_every(values, 60000))
+
+
 def test_a_short_run_to_the_end_and_its_results(app):
     at = studio(app, ts_subset=2000, ts_epochs=1)
     train_to_end(at)

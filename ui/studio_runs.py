@@ -14,8 +14,16 @@ import streamlit as st
 from core import training
 from core.models import count_parameters
 from ui import figures_training as figures
+from ui import studio_settings
 
 BURST_S = 1.0  # seconds of training per live update
+
+
+def _request_start() -> None:
+    """Start's callback. Streamlit calls it before the page runs, with the values this click brought from the browser
+    already in session state: the run starts with exactly those (what the learner saw when clicking)."""
+    ss = st.session_state
+    ss["ts_start_requested"] = {key: ss[key] for key in studio_settings.PARAMS if key in ss}
 
 
 def controls(history, can_start: bool) -> None:
@@ -24,7 +32,7 @@ def controls(history, can_start: bool) -> None:
     state = active.state if active is not None else None
     b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 3])
     b1.button("Start", type="primary", icon=":material/play_arrow:", key="ts_start", disabled=not can_start,
-              on_click=lambda: st.session_state.update(ts_start_requested=True), width="stretch",
+              on_click=_request_start, width="stretch",
               help="A new run with the settings above (a run in progress is stopped and kept).")
     b2.button("Pause", icon=":material/pause:", key="ts_pause", on_click=lambda: active.pause(), width="stretch",
               disabled=state != "training")

@@ -16,6 +16,7 @@ import streamlit as st
 from core import models, training
 from core.presets import Preset, presets
 from ui import links
+from ui.common import log
 
 LRS = tuple(float(f"{m}e{e}") for e in range(-5, 7) for m in (1, 2, 3, 5) if float(f"{m}e{e}") <= 1e6)
 WEIGHT_DECAYS = (0.0, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1)
@@ -197,3 +198,16 @@ def log_every(values: dict, n_train: int) -> int:
     n = int(values["ts_subset"]) or n_train
     steps = int(values["ts_epochs"]) * max(1, int(n * (1 - float(values["ts_val"]))) // int(values["ts_batch"]))
     return max(1, steps // 150)
+
+
+def start_configs(clicked: dict, values: dict, image_shape: tuple[int, ...], num_classes: int, n_train: int):
+    """The configs a Start click trains with: the settings its click carried from the browser (`clicked`, taken by
+    the button's callback), over this run's `values` for any it did not carry. The dataset is this run's: its data
+    is what the page loaded. A setting this run holds otherwise is logged, never used."""
+    chosen = {**{key: values[key] for key in PARAMS}, **clicked,
+              "ts_dataset": values["ts_dataset"], "ts_cifar_path": values["ts_cifar_path"]}
+    differ = sorted(key for key in PARAMS if chosen[key] != values[key])
+    if differ:
+        log.warning("Start: the run's settings differ from the click's in %s; the click's are used",
+                    ", ".join(f"{key} ({values[key]!r} -> {chosen[key]!r})" for key in differ))
+    return configs(chosen, image_shape, num_classes, log_every(chosen, n_train))
