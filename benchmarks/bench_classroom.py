@@ -45,6 +45,7 @@ TRAIN_LINK = {"ts_subset": "10000", "ts_epochs": "2", "ts_batch": "64"}  # MLP, 
 NORMAL_ACCURACY = 0.90
 RUN_TIMEOUT_S = 60  # a lesson run that does not end within this counts as an error
 DROPPED_S = 15  # a fragment run request with no answer at all this long was dropped by the server
+REPLICA_COOKIE = "PYLAB_REPLICA"  # the cookie scripts/cluster.sh's HAProxy sets (which replica a tab stays on)
 TRAIN_TIMEOUT_S = 300  # the studio's runs (a burst that ends a training evaluates it and reruns the whole page)
 
 
@@ -65,12 +66,26 @@ class Tally:
     errors: list = field(default_factory=list)
     longest_burst: float = 0.0  # the longest fragment run of a trainer (s)
     dropped: int = 0  # fragment run requests the server dropped (the trainer then reran the page, as a reload)
+    replicas: dict = field(default_factory=dict)  # client name -> the replica a load balancer's cookie named
+
+
+def page_cookies(base: str) -> dict[str, str]:
+    """The cookies the app's page sets (a load balancer's stickiness cookie; none from Streamlit itself)."""
+    from http.cookies import SimpleCookie
+    from urllib.request import urlopen
+
+    with urlopen(base + "/", timeout=60) as response:
+        jar = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+        return {k: morsel.value for k, morsel in jar.items()}
 
 
 class Client:
     """One browser tab as the server sees it: a websocket that sends BackMsgs and reads ForwardMsgs."""
 
     def __init__(self, base: str, tally: Tally, name: str):
+        self.base = base
         self.url = base.replace("http", "ws") + "/_stcore/stream"
         self.tally, self.name = tally, name
         self.page, self.query = "", ""
@@ -83,7 +98,14 @@ class Client:
     async def __aenter__(self):
         from websockets.asyncio.client import connect
 
-        self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=2**27, open_timeout=60)
+        # The page first, as a browser loads it: behind a load balancer its answer sets the cookie that keeps this
+        # tab on one replica (scripts/cluster.sh), and the websocket must carry it.
+        cookies = await asyncio.to_thread(page_cookies, self.base)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else None
+        if REPLICA_COOKIE in cookies:
+            self.tally.replicas[self.name] = cookies[REPLICA_COOKIE]
+        self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=2**27, open_timeout=60,
+                                additional_headers=headers)
         return self
 
     async def __aexit__(self, *exc):
@@ -255,14 +277,31 @@ async def train_once(client, tally: Tally) -> None:
         tally.errors.append(f"{client.name}: the run did not finish ({text!r})")
 
 
-def rss_mb(pid: int) -> float:
-    proc = psutil.Process(pid)
-    return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        proc = psutil.Process(pid)
+        total += proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+    return total / 2**20
 
 
-async def sample_rss(pid: int, samples: list, stop: asyncio.Event, t0: float):
+def cpu_s(pids: list[int]) -> float:
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+
+
+def app_servers() -> list[int]:
+    """The app's servers running on this machine (the replicas behind a load balancer, with `--url`)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "streamlit" in " ".join(cmd) and "run" in cmd and any(c.endswith("app.py") for c in cmd):
+            found.append(proc.info["pid"])
+    return found
+
+
+async def sample_rss(pids: list[int], samples: list, stop: asyncio.Event, t0: float):
     while not stop.is_set():
-        samples.append((time.monotonic() - t0, rss_mb(pid)))
+        samples.append((time.monotonic() - t0, rss_mb(pids)))
         await asyncio.sleep(1.0)
 
 
@@ -291,7 +330,7 @@ async def warm_up(base: str, lessons: list) -> None:
         await train_once(client, tally)
 
 
-async def classroom(base: str, pid: int, args) -> tuple[Tally, list, float, float]:
+async def classroom(base: str, pids: list[int], args) -> tuple[Tally, list, float, float]:
     from ui import nav
 
     training = set(nav.SECTIONS["Training"])
@@ -299,10 +338,10 @@ async def classroom(base: str, pid: int, args) -> tuple[Tally, list, float, floa
     heavy = heavy_links() if args.heavy else {}
     await warm_up(base, lessons)
     await asyncio.sleep(5)
-    warm = rss_mb(pid)
+    warm = rss_mb(pids)
     tally, samples, stop = Tally(), [], asyncio.Event()
     t0 = time.monotonic()
-    sampler = asyncio.create_task(sample_rss(pid, samples, stop, t0))
+    sampler = asyncio.create_task(sample_rss(pids, samples, stop, t0))
     until = time.monotonic() + args.seconds
     tasks = [learner(base, tally, lessons, heavy, i, args.moves, until) for i in range(args.learners)]
     tasks += [trainer(base, tally, i, until) for i in range(args.trainers)]
@@ -321,31 +360,42 @@ def main() -> int:
     parser.add_argument("--moves", type=int, default=4, help="slider moves per lesson visit")
     parser.add_argument("--seconds", type=float, default=120, help="how long the learners walk")
     parser.add_argument("--after", type=float, default=90, help="seconds of RSS samples after every session closed")
+    parser.add_argument("--url", help="measure a running app (e.g. scripts/cluster.sh's load balancer) instead of "
+                        "starting one")
     parser.add_argument("--no-heavy", dest="heavy", action="store_false", help="no learner opens heavy links")
     args = parser.parse_args()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    python = ROOT / ".venv" / "bin" / "python"
-    server = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run", "app.py",
-                               "--server.port", str(port), "--server.headless", "true"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = None
+    if args.url:  # a running app: one server, or the replicas of scripts/cluster.sh behind its load balancer
+        base = args.url.rstrip("/")
+        pids = app_servers()
+    else:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        python = ROOT / ".venv" / "bin" / "python"
+        server = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run",
+                                   "app.py", "--server.port", str(port), "--server.headless", "true"],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        pids = [server.pid]
     load0 = os.getloadavg()
     try:
-        wait_healthy(base, server, timeout_s=120)
-        idle = rss_mb(server.pid)
-        cpu0 = psutil.Process(server.pid).cpu_times()
-        tally, samples, closed, warm = asyncio.run(classroom(base, server.pid, args))
-        cpu1 = psutil.Process(server.pid).cpu_times()
+        if server is not None:
+            wait_healthy(base, server, timeout_s=120)
+        idle = rss_mb(pids)
+        cpu0 = cpu_s(pids)
+        tally, samples, closed, warm = asyncio.run(classroom(base, pids, args))
+        cpu1 = cpu_s(pids)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
     load1 = os.getloadavg()
 
     during = [mb for t, mb in samples if t <= closed]
     after = [(t - closed, mb) for t, mb in samples if t > closed]
     peak = max(during)
-    print(f"{args.learners} learners + {args.trainers} trainers for {args.seconds:.0f} s "
+    policy = {k: v for k, v in os.environ.items() if k.startswith(("PYLAB_TRAINING_", "PYLAB_SHARED"))}
+    print(f"{args.learners} learners + {args.trainers} trainers for {args.seconds:.0f} s at {base} {policy} "
           f"({os.cpu_count()} cores, load average {load0[0]:.2f} before, {load1[0]:.2f} after)")
     print(f"lesson interactions: {len(tally.moves)} moves, p50 {1000 * pct(tally.moves, 0.5):.0f} ms, "
           f"p95 {1000 * pct(tally.moves, 0.95):.0f} ms, max {1000 * max(tally.moves, default=0):.0f} ms "
@@ -365,7 +415,10 @@ def main() -> int:
           f"server: {f'after {back:.0f} s' if back is not None else 'not within the samples'}")
     print(f"the longest live-panel run of a trainer: {tally.longest_burst:.1f} s; fragment run requests the server "
           f"dropped: {tally.dropped}")
-    print(f"server CPU: {(cpu1.user + cpu1.system) - (cpu0.user + cpu0.system):.0f} s over the run")
+    print(f"server CPU: {cpu1 - cpu0:.0f} s over the run ({len(pids)} server process{'es' if len(pids) > 1 else ''})")
+    if tally.replicas:
+        counts = {r: list(tally.replicas.values()).count(r) for r in sorted(set(tally.replicas.values()))}
+        print("sessions per replica (the load balancer's cookie): " + ", ".join(f"{r}: {n}" for r, n in counts.items()))
     print("RSS over time (s, MB): " + ", ".join(f"{t:.0f}:{mb:.0f}" for t, mb in samples[::5]))
     return 0
 

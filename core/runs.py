@@ -32,6 +32,7 @@ from torch import nn
 from core.evaluation import predict
 from core.image_data import ImageData
 from core.models import ARCH_SHORT, ModelConfig, build_model
+from core.slots import SLOTS, TrainingSlots
 from core.training import DONE, OPTIMIZER_NAMES, TrainConfig, Trainer
 
 MAX_RUNS = 8  # runs kept per learner (their models too)
@@ -55,6 +56,8 @@ class Run:
     test_acc: float | None = None  # the last test accuracy (once measured)
     started: float = field(default_factory=time.time)
     wants_training: bool = False  # the learner pressed Start/Resume and not Pause/Stop
+    ahead: int | None = None  # while it waits for a training slot: runs before it in line (None: it trained last)
+    slots: TrainingSlots = field(default=SLOTS, repr=False)  # the server's training slots, shared by every run
     figures: dict = field(default_factory=dict)  # figures of the results view, built once per model state
     _probs: torch.Tensor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,10 +90,12 @@ class Run:
 
     # --- training ----------------------------------------------------------------------------------------------
 
-    def burst(self, seconds: float) -> bool:
-        """Train for about `seconds` if the learner wants it and no other thread is training this run.
+    def burst(self, seconds: float, wait_s: float | None = None) -> bool:
+        """Train for about `seconds` if the learner wants it, no other thread is training this run, and a training
+        slot of the server is free within `wait_s` (default 2.5 x `seconds`: a turn of another run and its drawing).
 
-        Returns whether this call trained. A finished run frees what only training needed.
+        Returns whether this call trained; when it did not get a slot, `ahead` says how many runs were before it in
+        line. A finished run frees what only training needed.
         """
         if not self.wants_training or self.done:
             return False
@@ -99,7 +104,12 @@ class Run:
         try:
             if not self.wants_training or self.done:
                 return False
-            self.trainer.run(max_seconds=seconds, keep_going=lambda: self.wants_training)
+            wait_s = 2.5 * seconds if wait_s is None else wait_s
+            with self.slots.turn(self, wait_s, keep_waiting=lambda: self.wants_training and not self.done) as turn:
+                self.ahead = None if turn.granted else turn.ahead
+                if not turn.granted:
+                    return False
+                self.trainer.run(max_seconds=seconds, keep_going=lambda: self.wants_training)
             self._probs = None  # the model changed
             if self.trainer.done:
                 self._finish()
@@ -111,7 +121,8 @@ class Run:
         """Stop training at the next step boundary (and wait for it, so what is shown next is where it paused)."""
         self.wants_training = False
         with self._lock:
-            pass
+            self.slots.leave(self)
+            self.ahead = None
 
     def resume(self) -> None:
         if not self.done:
@@ -128,6 +139,8 @@ class Run:
     def _finish(self) -> None:
         """Called with the lock held, once the trainer is done."""
         self.wants_training = False
+        self.slots.leave(self)
+        self.ahead = None
         self.trainer.release()
         last = next((e.test_acc for e in reversed(self.trainer.history.epochs) if e.test_acc is not None), None)
         if last is not None:

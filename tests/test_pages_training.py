@@ -3,6 +3,7 @@ divergence, results views, weights upload (good, corrupt, wrong architecture), c
 
 import io
 import json
+import threading
 import zipfile
 
 import pytest
@@ -136,6 +137,36 @@ def test_a_short_run_to_the_end_and_its_results(app):
     assert "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)" in codes(at)[-1]
     curves = figure(at, "Loss")
     assert [t["name"] for t in curves["data"] if t.get("showlegend", True)] == ["train", "val", "test"]
+
+
+def test_a_run_waiting_for_a_training_slot_says_so_and_trains_when_it_frees(app):
+    """Another learner's run holds the server's only training slot: the studio says this run waits (next in line)
+    and trains nothing; once the slot is free it trains on."""
+    from core.slots import SLOTS
+
+    at = studio(app, ts_subset=2000, ts_epochs=1)
+    at.button(key="ts_start").click()
+    held, release = threading.Event(), threading.Event()
+
+    def other_learner():
+        with SLOTS.turn(object(), wait_s=30):
+            held.set()
+            release.wait(60)
+
+    other = threading.Thread(target=other_learner)
+    other.start()
+    try:
+        assert held.wait(30)
+        at.run()
+        run = at.session_state["ts_history"].runs[-1]
+        assert run.trainer.step == 0 and run.ahead == 0
+        assert any("Waiting for a free training slot (next in line)" in i.value for i in at.info)
+    finally:
+        release.set()
+        other.join()
+    at.run()
+    assert run.trainer.step > 0 and run.ahead is None
+    assert not any("Waiting for a free training slot" in i.value for i in at.info)
 
 
 def test_pause_resume_and_stop_keep_finished_work(app):

@@ -65,6 +65,7 @@ def _draw_live(run) -> None:
     st.progress(trainer.progress, text=f"{run.label()} · {run.state} · epoch {epoch_now}/{trainer.cfg.epochs} · "
                 f"step {trainer.step:,}/{trainer.total_steps:,} · {trainer.samples_per_s():,.0f} samples/s · "
                 f"{_eta(trainer.eta_seconds())}")
+    _sharing(run)
     last = epochs[-1] if epochs else None
     k1, k2, k3, k4, k5 = st.columns(5)
     k1.metric("Train loss", f"{steps[-1].loss:.4f}" if steps else "-")
@@ -94,6 +95,21 @@ def _draw_live(run) -> None:
     with tab_lr:
         st.plotly_chart(figures.lr_schedule(_lr_curve(trainer.cfg, trainer.steps_per_epoch), trainer.steps_per_epoch,
                                             done_steps=trainer.step), key="ts_lr_fig")
+
+
+def _sharing(run) -> None:
+    """Why a run trains slower than alone: other learners' runs share the server's training slots."""
+    if run.state != "training":
+        return
+    busy, limit = run.slots.busy(), run.slots.limit
+    slots = f"{limit} training slot" + ("s" if limit > 1 else "")
+    if run.ahead is not None:
+        place = f"{run.ahead} ahead" if run.ahead else "next in line"
+        st.info(f"Waiting for a free training slot ({place}). {busy} runs on this server want to train; "
+                f"they take turns of about a second at its {slots}.", icon=":material/hourglass_top:")
+    elif busy > limit:
+        st.caption(f"The server is busy: {busy} runs take turns at its {slots}, so yours trains about "
+                   f"{limit}/{busy} of the time and takes longer than alone (the ETA counts its own turns only).")
 
 
 def _live_body(history) -> None:
