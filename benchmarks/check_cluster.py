@@ -72,7 +72,12 @@ def one_tab(browser, base: str, index: int) -> dict:
         success = page.locator(f"{MAIN} [data-testid='stAlertContentSuccess']")
         out["upload"] = until(lambda: success.first.inner_text(timeout=1000) if success.count() else "",
                               lambda text: "classes" in text)
-        open_lesson(page, base, "training_studio", "?ts_dataset=custom&ts_epochs=2&ts_arch=cnnnet")
+        # To the studio by the menu, as a learner goes: the same session (a new URL would be a new one).
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Training studio").click()
+        page.wait_for_selector("h1:has-text('Training studio')")
+        settle(page)
+        page.locator(".st-key-ts_dataset [role='combobox']").click()
+        page.get_by_role("option", name="My images (Datasets page)").click()
         settle(page)
         page.locator(".st-key-ts_start").get_by_role("button").click()
         bar = page.locator(f"{MAIN} [data-testid='stProgress']").first
