@@ -13,7 +13,7 @@ import streamlit as st
 
 from ui import links, nav
 from ui.common import run_page
-from ui.session_models import keep_runs
+from ui.session_models import keep_runs, watch_session
 
 st.set_page_config(page_title="PyTorch Lab", page_icon=":material/local_fire_department:", layout="wide")
 
@@ -38,3 +38,4 @@ else:
     with share:
         links.share_button()
 keep_runs()  # a reloaded tab finds this session's training runs again
+watch_session()  # when the tab closes, what its session left is given back

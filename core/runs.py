@@ -17,8 +17,6 @@ back to the system).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import secrets
 import threading
@@ -29,6 +27,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from core import memory
 from core.evaluation import predict
 from core.image_data import ImageData
 from core.models import ARCH_SHORT, ModelConfig, build_model
@@ -279,10 +278,5 @@ class RunStore:
             if not history.holders:  # (a history dropped for room while a tab shows it stays with that tab)
                 history.clear()
         if gone:
-            _trim()
+            memory.tidy()
 
-
-def _trim() -> None:
-    """Hand memory freed by released runs back to the system (glibc keeps it in its arenas otherwise)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps it
-        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -122,6 +122,7 @@ studio_runs.controls(history, can_start)
 studio_runs.live_panel(history)
 studio_runs.runs_table(history)
 studio_results.results(history)
+studio_runs.mark_shown(history)
 studio_results.upload(history, name, data, model_cfg)
 
 if can_start:

@@ -13,6 +13,8 @@ import threading
 
 import streamlit as st
 
+from core import memory
+
 HISTORY = "ts_history"  # session-state key of the learner's RunHistory (the Training studio's)
 CUSTOM = "dsb_custom"  # session-state key of the learner's own images (loaded on the Datasets page)
 TOKEN = "session"  # the query parameter that finds a session's runs again after a reload
@@ -108,3 +110,18 @@ def active_run_id() -> int | None:
 def custom_dataset():
     """The images this session loaded on the Datasets page (an ImageData), or None."""
     return st.session_state.get(CUSTOM)
+
+
+def _session_closed(_) -> None:
+    # Streamlit drops a closed tab's session server.disconnectedSessionTTL seconds after it disconnected.
+    memory.tidy_after(float(st.config.get_option("server.disconnectedSessionTTL")) + 5)
+
+
+@st.cache_resource(scope="session", on_release=_session_closed, show_spinner=False)
+def _session() -> bool:
+    return True
+
+
+def watch_session() -> None:
+    """Every run: when this tab closes, the server collects and trims what its session left (core.memory)."""
+    _session()

@@ -8,6 +8,8 @@ and only draws, so one model is never stepped by two runs at once.
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 
@@ -51,10 +53,25 @@ def _lr_curve(cfg: training.TrainConfig, steps_per_epoch: int) -> list[float]:
     return training.lr_curve(cfg, steps_per_epoch)
 
 
+_page_run = threading.local()  # set while a full run of the page draws the live panel (not a fragment run)
+SHOWN = "ts_shown_done"  # session-state key: the id of the ended run a full run of the page last drew whole
+
+
 def live_panel(history) -> None:
     """The active run's progress, metrics and curves; it trains while the run's state is "training"."""
     active = history.active if history is not None else None
-    _live(history, active is not None and active.state == "training")
+    _page_run.on = True
+    try:
+        _live(history, active is not None and active.state == "training")
+    finally:
+        _page_run.on = False
+
+
+def mark_shown(history) -> None:
+    """At the end of a full run of the page: the active run, if it ended, is now drawn whole (results included)."""
+    active = history.active if history is not None else None
+    if active is not None and active.done:
+        st.session_state[SHOWN] = active.id
 
 
 def _draw_live(run) -> None:
@@ -121,7 +138,12 @@ def _live_body(history) -> None:
     was_training = run.state == "training"
     run.burst(BURST_S)  # trains only if no other script run of this session is training it right now
     _draw_live(run)
-    if was_training and run.done:
+    ended_now = was_training and run.done
+    # A fragment run that finds the run ended but not yet drawn whole by a full run asks for one again: the full
+    # rerun asked for when it ended may not have come (a Stop in the toolbar, a request the server dropped), and
+    # the page would keep the results and buttons of a run in progress.
+    unshown = run.done and not getattr(_page_run, "on", False) and st.session_state.get(SHOWN) != run.id
+    if ended_now or unshown:
         st.session_state["ts_view_newest"] = True  # the results below switch to the run that just ended
         st.rerun()  # the whole page: the results of the finished run appear below, the buttons change
 
