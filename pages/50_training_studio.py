@@ -11,7 +11,7 @@ from ui.common import code_panel, header
 from ui.session_models import custom_dataset, run_history
 from ui.studio_settings import DATASETS, PRESET_LABELS
 
-links.bind(studio_settings.PARAMS)
+links.bind(studio_settings.PARAMS, persisted=True)  # the settings persist natively: see studio_settings.draw
 header("Training studio", "Train a real network on **MNIST**, **Fashion-MNIST**, **CIFAR-10** or your own images. "
        "Pick a preset or set every knob yourself, press **Start**, and watch the loss and accuracy curves as "
        "`torch.optim` works. Training runs in short bursts, so you can pause, resume or stop at any time "

@@ -68,10 +68,10 @@ def bound(monkeypatch) -> dict:
     seen: dict = {}
     original = links.bind
 
-    def recording_bind(params):
+    def recording_bind(params, **kwargs):
         seen.clear()
         seen.update(params)
-        return original(params)
+        return original(params, **kwargs)
 
     monkeypatch.setattr(links, "bind", recording_bind)
     return seen

@@ -182,8 +182,13 @@ def _legacy_query(key: str) -> str | None:
     return st.query_params.get(f"{old}_{key[len(lesson.prefix) + 1:]}")
 
 
-def bind(params: dict[str, Param]) -> None:
-    """Give every bound widget key its value before the widgets are drawn: URL, then current, kept, default."""
+def bind(params: dict[str, Param], *, persisted: bool = False) -> None:
+    """Give every bound widget key its value before the widgets are drawn: URL, then current, kept, default.
+
+    `persisted`: the page draws these widgets with `persist_state="session"`, so Streamlit itself keeps their values
+    when they are not drawn and across pages; then a value is set here only from a link or when it is missing, and
+    never set again (a value set through the session-state API goes back to the browser with the run's drawing,
+    where the learner may already have moved the widget on)."""
     lesson = getattr(_run, "lesson", None)
     if lesson is not None and lesson.prefix:
         foreign = [key for key in params if not key.startswith(f"{lesson.prefix}_")]
@@ -211,7 +216,7 @@ def bind(params: dict[str, Param]) -> None:
                 continue
         if key not in st.session_state:
             st.session_state[key] = keep.get(key, param.default)
-        elif st.session_state[key] == keep.get(key, param.default):
+        elif not persisted and st.session_state[key] == keep.get(key, param.default):
             # Unchanged: set again through the session-state API, so that it outlives a run that does not draw its
             # widget (Streamlit drops the widget's own state then, e.g. below a refused input).
             st.session_state[key] = st.session_state[key]

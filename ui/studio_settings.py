@@ -150,7 +150,8 @@ def draw(values: dict) -> None:
                     continue
                 places = st.columns([3, 2] if "ts_momentum" in row else len(row)) if len(row) > 1 else [st]
                 for place, setting in zip(places, visible, strict=False):  # st.columns and st draw the same widgets
-                    getattr(place, setting.widget)(setting.label, key=setting.key, **_options(setting))
+                    getattr(place, setting.widget)(setting.label, key=setting.key, persist_state="session",
+                                                   **_options(setting))
 
 
 def preset_values(name: str) -> dict[str, Any]:
