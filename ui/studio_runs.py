@@ -139,10 +139,12 @@ def _live_body(history) -> None:
     run.burst(BURST_S)  # trains only if no other script run of this session is training it right now
     _draw_live(run)
     ended_now = was_training and run.done
-    # A fragment run that finds the run ended but not yet drawn whole by a full run asks for one again: the full
-    # rerun asked for when it ended may not have come (a Stop in the toolbar, a request the server dropped), and
-    # the page would keep the results and buttons of a run in progress.
-    unshown = run.done and not getattr(_page_run, "on", False) and st.session_state.get(SHOWN) != run.id
+    # A fragment run that finds the run ended by itself but not yet drawn whole by a full run asks for one again:
+    # the full rerun asked for when it ended may not have come (a Stop in the toolbar, a request the server
+    # dropped), and the page would keep the results and buttons of a run in progress. (A run the learner stopped
+    # is redrawn by the full run of that click, or of whatever interrupted it.)
+    unshown = (run.done and run.state != "stopped" and not getattr(_page_run, "on", False)
+               and st.session_state.get(SHOWN) != run.id)
     if ended_now or unshown:
         st.session_state["ts_view_newest"] = True  # the results below switch to the run that just ended
         st.rerun()  # the whole page: the results of the finished run appear below, the buttons change
