@@ -14,7 +14,9 @@ from ui/nav.py.
 
 Values survive switching to another page and back, and runs that stop before drawing a widget (a refused input
 above it): Streamlit forgets the state of widgets a run did not draw, so `bind` gives every bound key its value
-again at the start of each run. Invalid or hostile URL values fall back to the default with a notice that names
+again at the start of each run. A page whose widgets persist natively (`persist_state="session"`, as the Training
+studio's do) calls `bind(PARAMS, persisted=True)`: then a value is set only from a link or when missing, so no run
+sends a value back to the browser. Invalid or hostile URL values fall back to the default with a notice that names
 the key and says, in the app's own words, what was expected (never the URL's text).
 """
 
