@@ -91,8 +91,7 @@ class TrainingSlots:
             now = time.monotonic()
             self._tidy(now)
             self._seen[key] = now
-            self._line.setdefault(key, now)
-            self._line[key] = now
+            self._line[key] = now  # a run already in line keeps its place
             self._waiting.add(key)
             try:
                 while True:

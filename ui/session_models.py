@@ -2,8 +2,9 @@
 
 The learner's runs (a core.runs.RunHistory) live in the session and in a server-side store, found again after a
 reload by a private token in the URL (`?session=...`, never part of a share link). When the last tab showing them
-closes, they stay findable for a minute (`core.runs.GRACE_S`: a reload), then are released. The shared model is trained once per server process on first use (a few seconds, with a progress bar),
-then kept read-only in st.cache_resource: eval mode, used under inference mode, never trained again. A lesson
+closes, they stay findable for a minute (`core.runs.GRACE_S`: a reload), then are released. The shared model is
+trained once per server process on first use (a few seconds, with a progress bar), then kept read-only in
+st.cache_resource: eval mode, used under inference mode, never trained again. A lesson
 that attaches hooks or changes it must work on a `copy.deepcopy`.
 """
 
