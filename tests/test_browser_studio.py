@@ -79,6 +79,29 @@ def wait_state(page, states: tuple[str, ...], steps, errors, timeout_s: float = 
     raise AssertionError(f"the run never reached {states}; steps seen: {steps[-10:]}")
 
 
+def pause_unless_finished(page, steps: list[int], errors: list[str], timeout_s: float = 60) -> bool:
+    """Press Pause, unless the run finishes first (a fast machine may end it between two clicks of the test):
+    whether it pressed. Pause drawn disabled while the page says the run trains is a stale page, and fails."""
+    pause = button(page, "ts_pause")
+    deadline = time.monotonic() + timeout_s
+    stale_since = None
+    while time.monotonic() < deadline:
+        state = watch(page, steps, errors)
+        if state == "finished":
+            return False
+        if pause.is_enabled():
+            try:
+                pause.click(timeout=2000)
+                return True
+            except Exception:  # playwright's TimeoutError: it was disabled again by a redraw (the run just ended)
+                continue
+        if state == "training":
+            stale_since = stale_since or time.monotonic()
+            assert time.monotonic() - stale_since < 8, f"Pause stays disabled while the run trains: {steps[-10:]}"
+        page.wait_for_timeout(200)
+    raise AssertionError(f"Pause never became clickable and the run never finished; steps seen: {steps[-10:]}")
+
+
 def start_a_run(page, base_url: str, link: str = LINK) -> tuple[int, list[int], list[str]]:
     """Open the studio with a link and press Start: (where the server log ends, steps seen, errors seen)."""
     since = log_size(base_url)
@@ -140,9 +163,8 @@ def test_touching_everything_while_it_trains(streamlit_server, page, tmp_path):
     for key, right in (NUDGES[0], NUDGES[2]):  # ts_val there and back
         nudge(page, key, right)
         page.wait_for_timeout(600)
-        if watch(page, steps, errors) == "finished":
+        if not pause_unless_finished(page, steps, errors):
             break
-        button(page, "ts_pause").click()
         if wait_state(page, ("paused", "finished"), steps, errors) == "finished":
             break
         pauses += 1
