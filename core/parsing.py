@@ -209,3 +209,93 @@ def parse_index(text: str, *, max_items: int = MAX_DIMS) -> tuple:
         else:
             raise InputError(f"{quoted(part, 20)} is not an index item: use whole numbers, start:end:step, '...' or None.")
     return tuple(items)
+
+
+_TOKEN = re.compile(r"\s*(\[|\]|,|;|true|false|" + _NUMBER.pattern + r")", re.IGNORECASE)
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
+def parse_literal(text: str, *, max_elements: int = 64):
+    """Numbers as Python would read them, keeping their type, for what `torch.tensor` infers from them:
+    `2` is an int, `2.0`, `1e3` and `inf` are floats, `True`/`False` are bools. Brackets nest like Python lists;
+    without brackets, commas or spaces separate numbers and `;` separates rows. One number alone is a scalar.
+
+    Example: parse_literal("1, 2.5; True, 4") -> [[1, 2.5], [True, 4]]
+    """
+    body = (text or "").strip()
+    if not body:
+        raise InputError("Type some numbers, e.g. 1, 2, 3 or [[1.5, 2], [3, 4]].")
+    if len(body) > 40 * max_elements + 100:
+        raise InputError("That is too long for this lesson.")
+    tokens, pos = [], 0
+    while pos < len(body):
+        m = _TOKEN.match(body, pos)
+        if not m:
+            if body[pos:].strip() == "":
+                break
+            raise InputError(f"{quoted(body[pos:].strip(), 12)} is not a number: type numbers such as 3, -2.5, "
+                             "1e3, True or False.")
+        tokens.append(m.group(1))
+        pos = m.end()
+    if "[" not in tokens:
+        rows = [[t for t in row if t != ","] for row in _split(tokens, ";")]
+        rows = [row for row in rows if row]
+        if not rows:
+            raise InputError("Type some numbers, e.g. 1, 2, 3.")
+        flat = len(rows) == 1
+        value = [_literal(t) for t in rows[0]] if flat else [[_literal(t) for t in row] for row in rows]
+        if flat and len(value) == 1 and "," not in tokens:
+            value = value[0]  # one number: a scalar (0-d tensor)
+    else:
+        if ";" in tokens:
+            raise InputError("Inside brackets, separate rows with commas: [[1, 2], [3, 4]].")
+        value, i = _nested_literal(tokens, 0, 0)
+        if i != len(tokens):
+            raise InputError("Unexpected text after the closing bracket.")
+    shape = _rect_shape(value)
+    if math.prod(shape) > max_elements:
+        raise InputError(f"That has {math.prod(shape):,} numbers; this lesson allows at most {max_elements}.")
+    return value
+
+
+def _split(tokens: list[str], sep: str) -> list[list[str]]:
+    rows = [[]]
+    for t in tokens:
+        if t == sep:
+            rows.append([])
+        else:
+            rows[-1].append(t)
+    return rows
+
+
+def _literal(token: str):
+    if token in "[],;":
+        raise InputError(f"Expected a number where {quoted(token)} is.")
+    low = token.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if _WHOLE.fullmatch(token):
+        value = int(token)
+        if abs(value) >= 2**63:
+            raise InputError(f"{quoted(token, 24)} does not fit in 64 bits, the largest integer type.")
+        return value
+    return float(token)
+
+
+def _nested_literal(tokens: list[str], i: int, depth: int):
+    if i >= len(tokens):
+        raise InputError("The list ends too early: is a ']' missing?")
+    if tokens[i] != "[":
+        return _literal(tokens[i]), i + 1
+    if depth >= MAX_DEPTH:
+        raise InputError(f"Tensors here have at most {MAX_DEPTH} dimensions.")
+    items, i = [], i + 1
+    while True:
+        while i < len(tokens) and tokens[i] == ",":
+            i += 1
+        if i >= len(tokens):
+            raise InputError("A '[' is never closed: add the missing ']'.")
+        if tokens[i] == "]":
+            return items, i + 1
+        item, i = _nested_literal(tokens, i, depth + 1)
+        items.append(item)

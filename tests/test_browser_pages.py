@@ -104,6 +104,7 @@ def draw_seven(page) -> str:
 
 # Lessons whose first slider is not their main control (or that have none): what to do instead.
 ACTIONS = {
+    "tensor_types": click_option("ty_op", "/"),  # true division: uint8 / 10 gives float32
     "gather": click_option("ga_dim", "0"),  # the worked preset in Preset mode has no slider: gather along dim 0
     "creation_indexing": step_up("cr_seed"),  # Create part, randint: another seed draws other integers
     "combine_split": click_option("cs_dim", "1"),  # cat vs stack along dim 1 instead of 0

@@ -297,3 +297,20 @@ def slice_picker(shape, key: str, *, label: str = "Show the slice", leading: int
             st.session_state[k] = shape[d] - 1
         picked.append(col_of[d].slider(f"index in dim {d}", 0, shape[d] - 1, key=k))
     return tuple(picked)
+
+
+def memory_bars(sizes: dict[str, int], *, title: str | None = None, height: int = 300) -> go.Figure:
+    """Bytes a tensor takes in each dtype: one horizontal bar per dtype, labelled in readable units."""
+    names = list(sizes)
+    values = [sizes[n] for n in names]
+    data = [dict(type="bar", orientation="h", y=names, x=values, text=[_bytes(v) for v in values],
+                 textposition="auto", marker=dict(color=COLORS[0]), hovertemplate="%{y}: %{text}<extra></extra>")]
+    layout = dict(xaxis=dict(title=dict(text="bytes")), yaxis=dict(autorange="reversed"), showlegend=False)
+    return figure(data, layout, height=height, title=title)
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"

@@ -29,6 +29,9 @@ class Lesson:
 
 SECTIONS: dict[str, list[Lesson]] = {
     "Tensors": [
+        Lesson("pages/09_tensor_types.py", "Tensor types", ":material/data_object:",
+               "dtypes and their bytes, what torch.tensor infers, type promotion, casts, NumPy memory.",
+               prefix="ty", parts="ty_part"),
         Lesson("pages/10_broadcasting.py", "Broadcasting", ":material/open_in_full:",
                "Align shapes from the right, see which dims stretch; expand vs repeat.", prefix="bc"),
         Lesson("pages/11_gather.py", "gather", ":material/call_merge:",
