@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.parsing import InputError
+from core.parsing import InputError, quoted
 from core.tensor_common import fmt_shape, printed, torch_message
 
 DTYPES: dict[str, torch.dtype] = {
@@ -92,7 +92,7 @@ def build(value, dtype_name: str = "infer") -> torch.Tensor:
     try:
         return torch.tensor(value, dtype=dtype)
     except (RuntimeError, TypeError, OverflowError) as exc:
-        raise InputError(f"torch.tensor refuses these numbers as {dtype_name}: *{torch_message(exc)}*") from exc
+        raise InputError(f"torch.tensor refuses these numbers as {dtype_name}: {quoted(torch_message(exc), 200)}") from exc
 
 
 def tensor_call(value, dtype_name: str) -> str:

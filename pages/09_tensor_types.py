@@ -6,7 +6,7 @@ from core import dtype_casts, dtypes
 from core.parsing import InputError, parse_literal, parse_shape
 from ui import figures_tensors as figures
 from ui import links
-from ui.common import code_panel, fail, header
+from ui.common import code_panel, escape_markdown, fail, header
 
 LABELS = {"build": "build & promote", "families": "dtype families", "create": "making tensors",
           "cast": "casting & precision", "numpy": "NumPy & memory"}  # part -> label
@@ -83,7 +83,7 @@ def build_part():
     st.code(f"a = {dtypes.tensor_call(a_value, ss['ty_adtype'])}\n{a!r}\n\n"
             f"b = {dtypes.operand_call(b_value, ss['ty_bdtype'], ss['ty_bkind'])}\n{b!r}", language="python")
     if run.error:
-        st.error(f"`a {op} b`: torch refuses. *{run.error}*", icon=":material/block:")
+        st.error(f"`a {op} b`: torch refuses. {escape_markdown(run.error)}", icon=":material/block:")
     else:
         left, right = st.columns([3, 1])
         left.code(f"a {op} b\n{run.result!r}", language="python")

@@ -312,3 +312,22 @@ def training_with_and_without_zero_grad(with_zero, without_zero) -> go.Figure:
         fig.add_trace(go.Scatter(y=_np(norms), name=label, legendgroup=label, showlegend=False,
                                  line=dict(color=color, width=2.5), **_axes(2)))
     return _finish(fig, 340, pair=True)
+
+
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def loss_curves(curves: dict[str, list[float]], *, title: str, log: bool = True) -> go.Figure:
+    """Loss per step for several ways of training the same network; dashes keep coinciding curves visible."""
+    data = []
+    for i, (name, losses) in enumerate(curves.items()):
+        y = np.array(losses, dtype=float)
+        y[~np.isfinite(y)] = np.nan  # a diverged run stops where its loss became inf or nan
+        data.append(dict(type="scatter", mode="lines", y=y, x=np.arange(1, len(y) + 1), name=name,
+                         line=dict(color=COLORS[i % len(COLORS)], width=2.5 if i == 0 else 2,
+                                   dash=DASHES[i % len(DASHES)])))
+    layout = dict(xaxis=dict(title=dict(text="step")),
+                  yaxis=dict(title=dict(text="MSE loss"), type="log" if log else "linear", exponentformat="e",
+                             dtick=1 if log else None),
+                  legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"), margin=dict(b=10))
+    return figure(data, layout, height=420, title=title)
