@@ -111,6 +111,7 @@ ACTIONS = {
     "architectures": choose("ar_arch", "VGG-16"),
     "module_anatomy": step_up("an_hidden"),
     "inside_network": step_up("in_index"),  # another test image: another prediction and other feature maps  # its first slider (dropout) changes no count; more channels do
+    "data_pipeline": step_up("dp_index"),  # the next image of the dataset: another label, another picture
     "draw_digit": draw_seven,  # its only slider is the pen width; drawing is what makes a prediction
 }
 
