@@ -12,6 +12,7 @@ copy is on this machine (torchvision's CIFAR10 class md5-checks the original pic
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -84,9 +85,9 @@ def write_digit_folder(root: Path | None = None) -> Path:
         for c in range(10):
             picks = (data.y_test == c).nonzero().flatten()[:FOLDER_PER_CLASS]
             for n, i in enumerate(picks.tolist()):
-                path = folder / str(c) / f"{n:03d}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(data.x_test[i, 0].numpy(), mode="L").save(path)
+                png = io.BytesIO()
+                Image.fromarray(data.x_test[i, 0].numpy(), mode="L").save(png, format="PNG")
+                _write_atomic(folder / str(c) / f"{n:03d}.png", png.getvalue())  # whole files only, for readers
     return folder
 
 
