@@ -159,7 +159,7 @@ for step in range({cfg.steps}):
 print(bn.running_mean)  # {run.running_mean[-1]}
 print(bn.running_var)  # {run.running_var[-1]}
 print(bn.num_batches_tracked)  # tensor({run.num_batches_tracked})
-# train mode: feature {f} of the last batch comes out with mean 0 and std 1
+# train mode: feature {f} of the last batch comes out with mean 0 and std sqrt(var / (var + eps)), just below 1
 print(y[:, {f}].mean().item(), y[:, {f}].std(unbiased=False).item())  # \
 {float(run.train_out[:, f].mean())} {float(run.train_out[:, f].std(unbiased=False))}
 

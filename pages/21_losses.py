@@ -40,7 +40,8 @@ def _regression(names: tuple[str, ...], target: float, delta: float):
 if names:
     curves = _regression(tuple(names), target, delta)
     st.plotly_chart(figures.regression_losses(curves, REG, delta=delta), key="loss_reg_fig")
-    st.caption(f"MSE's gradient 2(ŷ − y) grows with the error, so outliers dominate; L1's is always ±1; Huber is "
+    st.caption(f"MSE's gradient 2(ŷ − y) grows with the error, so outliers dominate; L1's is sign(ŷ − y): ±1, "
+               f"and 0 where ŷ = y; Huber is "
                f"MSE/2 within δ = {delta:g} of the target and L1-like outside, so its gradient is clipped to ±δ.")
     with st.expander("Formulas", icon=":material/function:"):
         for name in names:

@@ -94,8 +94,10 @@ mc[3].metric("eval mode: std", f"{float(eval_out.std(unbiased=False)):.4f}")
 st.plotly_chart(figures.train_vs_eval(run, f), key="bn_modes")
 eval_err = float((run.eval_out - run.eval_manual).abs().max())
 train_err = float((run.train_out - run.train_manual).abs().max())
-st.markdown(f"In **train** mode the batch comes out with mean 0 and std 1 exactly: "
-            f"(x - batch mean) / sqrt(batch var + eps) matches `bn(x)` to {train_err:.1e}. In **eval** mode "
+st.markdown(f"In **train** mode the batch comes out with mean 0 and a std just below 1: "
+            f"(x - batch mean) / sqrt(batch var + eps) matches `bn(x)` to {train_err:.1e}, so its std is "
+            "sqrt(var / (var + eps)), a hair under 1 (eps = 1e-5 matters only when the batch barely varies). "
+            "In **eval** mode "
             f"`bn(x)` = (x - running_mean) / sqrt(running_var + eps) (to {eval_err:.1e}): after only {k} step"
             f"{'s' if k > 1 else ''} the running statistics are still far from the data's, so the output is not "
             "centred. Train longer or raise the momentum and the two modes agree.")
@@ -106,7 +108,7 @@ st.subheader("3 · Activations of a deep network, with and without BatchNorm")
 st.markdown("A stack of `Linear(256, 256)` -> [`BatchNorm1d`] -> activation layers, weights drawn from "
             "N(0, std²), one batch of 512 random inputs. Without BN, small weights shrink the signal layer "
             "after layer and large ones saturate tanh/sigmoid; with BN every layer starts again from mean 0, "
-            "std 1.")
+            "std ≈ 1.")
 c = st.columns(4)
 c[0].slider("Depth (hidden layers)", 2, 20, key="bn_depth")
 c[1].selectbox("Activation", list(batchnorm.ACTIVATIONS), key="bn_act")

@@ -108,8 +108,9 @@ m[1].metric("after model.to(torch.float64)", str(moved.after).replace("torch.", 
 m[2].metric("returned object is the model", str(moved.same_model))
 m[3].metric("Best device here", device.upper())
 st.markdown("`Module.to()` changes the module **in place** and returns it (so `model = model.to(device)` and "
-            "`model.to(device)` do the same), while `Tensor.to()` returns a **new** tensor: "
-            f"`t.to(torch.float64) is t` is {moved.same_tensor}. Inputs must be on the model's device: "
+            "`model.to(device)` do the same), while `Tensor.to()` is **not in place**: it returns a new tensor "
+            f"when the dtype or device changes (`t.to(torch.float64) is t` is {moved.same_tensor}) and `t` itself "
+            "when nothing changes, so always assign the result. Inputs must be on the model's device: "
             f"`x = x.to('{device}')`.")
 
 st.subheader("5 · state_dict: save, load, round trip")
