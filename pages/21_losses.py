@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import losses
+from core import entropy, losses
 from core.parsing import InputError, parse_numbers
 from ui import figures_functions as figures
 from ui import links
@@ -17,12 +17,15 @@ PARAMS = {
     "loss_z": links.Float(-6.0, -10.0, 10.0),
     "loss_logits": links.Text("2.0, 1.0, 0.1", max_len=200, refused=("a, b", "1, x, 2"), accepted="2.0, 1.0, 0.5"),
     "loss_class": links.Int(0, 0, 9),
+    "loss_p": links.Text("0.7, 0.2, 0.1", max_len=200, refused=("a", "0.5, -1"), accepted="0.6, 0.3, 0.1"),
+    "loss_q": links.Text("0.5, 0.3, 0.2", max_len=200, refused=("x, 1", "0, 0"), accepted="0.4, 0.4, 0.2"),
 }
 
 header("Losses", "A loss turns a prediction into one number to minimise; its **gradient** is what actually "
        "reaches the network. Every gradient on this page comes from `torch.autograd`. Move the sliders and "
        "watch how hard each loss pushes, especially when the model is confidently wrong.")
 links.bind(PARAMS)
+ss = st.session_state
 
 # --------------------------------------------------------------------------------------- regression losses
 st.subheader("Regression: MSE, L1, Huber")
@@ -100,6 +103,38 @@ with st.expander("Formulas", icon=":material/function:"):
     for name, loss in losses.CLASSIFICATION_LOSSES.items():
         st.latex(rf"\text{{{name}:}}\quad " + loss.latex)
 code_panel(losses.classification_code(at, z0, *Z_RANGE, 401))
+
+# ------------------------------------------------------------------------------ entropy, cross-entropy and KL
+st.subheader("Entropy, cross-entropy and KL divergence")
+st.markdown("For a true distribution p and a model's q over the same classes: the **entropy** H(p) is the "
+            "uncertainty in p itself, the **cross-entropy** H(p, q) what it costs to describe p with q, and their "
+            "difference is the **KL divergence**: H(p, q) = H(p) + KL(p ‖ q). Training with cross-entropy "
+            "therefore minimises KL(p ‖ q): H(p) does not depend on the model.")
+c1, c2 = st.columns(2)
+c1.text_input("p, the true distribution (scaled to sum 1)", key="loss_p")
+c2.text_input("q, the model's distribution", key="loss_q")
+try:
+    div = entropy.divergence(parse_numbers(ss["loss_p"], max_len=10, min_len=2),
+                             parse_numbers(ss["loss_q"], max_len=10, min_len=2))
+except InputError as exc:
+    fail(f"{exc} For example: 0.7, 0.2, 0.1")
+cols = st.columns(4)
+cols[0].metric("H(p)", f"{div.entropy:.4f}", help="−Σ p log p (nats)")
+cols[1].metric("H(p, q)", f"{div.cross_entropy:.4f}", help="−Σ p log q")
+cols[2].metric("KL(p ‖ q)", f"{div.kl:.4f}", help="Σ p log(p / q); 0 only when q = p")
+cols[3].metric("H(p) + KL(p ‖ q)", f"{div.entropy + div.kl:.4f}")
+st.markdown(f"- `F.kl_div(q.log(), p, reduction='sum')` = **{div.kl_div:.4f}**: its first argument is the model's "
+            "**log**-probabilities, its second the target's probabilities (pass `log_target=True` if those are "
+            f"logs too). Swapped, `F.kl_div(p.log(), q)` gives KL(q ‖ p) = **{div.kl_div_swapped:.4f}**: KL is "
+            "not symmetric.\n"
+            f"- `F.cross_entropy(q.log(), p)` with a distribution as target gives H(p, q) = **{div.soft_ce:.4f}**.")
+with st.expander("Binary and multi-class cross-entropy, side by side", icon=":material/function:"):
+    st.latex(r"\text{binary (BCE):}\quad L = -\big[y \log p + (1-y)\log(1-p)\big],\quad p = \sigma(z)")
+    st.latex(r"\text{multi-class (CE):}\quad L = -\sum_{c} y_c \log p_c = -\log p_{y},\quad p = "
+             r"\operatorname{softmax}(z)")
+    st.caption("BCE is CE over two classes with probabilities (1 − p, p); `nn.BCEWithLogitsLoss` takes one logit "
+               "per sample, `nn.CrossEntropyLoss` one logit per class.")
+code_panel(entropy.divergence_code(div))
 
 # ------------------------------------------------------------------------------ cross-entropy = log_softmax + NLL
 st.subheader("Cross-entropy = log_softmax + NLL")

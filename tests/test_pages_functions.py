@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core import activations, backprop, descent1d, linear_regression, losses
-from tests.helpers import codes, decode, metrics, open_page, plotly_specs, rerun, table, trace
+from tests.helpers import codes, decode, errors, metrics, open_page, plotly_specs, rerun, table, trace
 
 ACT, LOSS, SOFTMAX = "pages/20_activations.py", "pages/21_losses.py", "pages/22_softmax.py"
 GD, REG, BP = "pages/23_gradient_descent.py", "pages/24_linear_regression.py", "pages/25_backprop.py"
@@ -386,3 +386,19 @@ def test_unvalidated_figures_are_the_validated_figures(monkeypatch):
         fast = _figure_json(build())
         assert fast == validated
         assert fast["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+
+
+def test_losses_entropy_cross_entropy_and_kl(app):
+    from core import entropy
+
+    at = open_page(app, "pages/21_losses.py")
+    at.text_input(key="loss_p").set_value("0.5, 0.5, 0")
+    at.text_input(key="loss_q").set_value("0.25, 0.25, 0.5")
+    rerun(at)
+    d = entropy.divergence([0.5, 0.5, 0], [0.25, 0.25, 0.5])
+    m = metrics(at)
+    assert m["H(p)"] == f"{d.entropy:.4f}" == "0.6931" and m["KL(p ‖ q)"] == f"{d.kl:.4f}" == "0.6931"
+    assert m["H(p, q)"] == m["H(p) + KL(p ‖ q)"] == "1.3863"  # log 4
+    at.text_input(key="loss_q").set_value("1, 0, 0")
+    rerun(at)
+    assert any("never exactly 0" in e for e in errors(at))
