@@ -142,7 +142,8 @@ def small_ints(shape: tuple[int, ...], seed: int, low: int = -3, high: int = 4) 
     return torch.randint(low, high, shape, generator=generator(seed)).float()
 
 
-ELEMENTWISE = ("pow", "sqrt", "exp", "log", "abs", "sigmoid")
+ELEMENTWISE = ("pow", "sqrt", "rsqrt", "exp", "log", "log2", "log10", "abs", "sigmoid", "floor", "ceil", "round",
+               "trunc", "frac")
 
 
 def elementwise(fn: str, x: torch.Tensor, exponent: float = 2.0) -> torch.Tensor:

@@ -1,10 +1,11 @@
 import math
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 import torch
 
-from core import tensor_math
+from core import arithmetic, tensor_math
 from core.parsing import InputError, parse_shape
 from core.tensor_common import COMPARISONS, fmt_shape
 from ui import figures_tensors as figures
@@ -117,10 +118,15 @@ def matmul_part():
                        for k in range(A0.shape[1]))
     st.code(f"C[{i}, {j}] = Σ_k A[{i}, k]·B[k, {j}] = {terms} = {figures.fmt_value(C0[i, j].item())}", language=None)
     code_panel(tensor_math.matmul_code(mm, ex, i, j))
+    st.subheader("`*` vs `@`, mm, mv, bmm")
+    st.dataframe(pd.DataFrame(arithmetic.products()), hide_index=True, width="stretch", key="ma_products")
+    st.caption("`*` multiplies element by element (the shapes must broadcast); `@` (torch.matmul) contracts the last "
+               "dim of the left with the second-to-last of the right and broadcasts batch dims. `mm` is 2-D only, "
+               "`mv` is matrix @ vector, `bmm` is a batch of matrices with equal batch sizes (no broadcasting).")
 
 
 def elementwise_part():
-    st.segmented_control("Function", tensor_math.ELEMENTWISE, key="ma_fn", required=True)
+    st.pills("Function", tensor_math.ELEMENTWISE, key="ma_fn", required=True)
     c2, c3 = st.columns(2)
     c2.slider("x range", -10.0, 10.0, key="ma_range", step=0.5)
     fn = ss["ma_fn"] or "sqrt"
@@ -144,6 +150,12 @@ def elementwise_part():
         st.caption("nan: gaps in the curve. sqrt/log are only defined for x ≥ 0 (x > 0 for log); torch returns nan "
                    "instead of raising, so a nan can silently spread through a computation.")
     code_panel(tensor_math.elementwise_code(fn, lo, hi, ss["ma_exp"], y))
+    st.subheader("Operators and their functions")
+    st.caption("`a op b` is `torch.op(a, b)`. For negative numbers `//` rounds down (floor) while `trunc` rounds "
+               "toward zero, and `%` takes the divisor's sign (`remainder`) while `fmod` takes the dividend's.")
+    rows = arithmetic.operators()
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ma_ops_table")
+    code_panel(arithmetic.operators_code(rows), title="PyTorch code: operators")
 
 
 def clamp_part():

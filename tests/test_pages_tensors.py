@@ -23,6 +23,7 @@ from tests.helpers import (
     rerun,
     run_panel,
     same_output,
+    table,
 )
 
 BROADCASTING = "pages/10_broadcasting.py"
@@ -34,10 +35,12 @@ MATH = "pages/15_math.py"
 
 
 def run_code(at) -> dict:
-    """Run the lesson's code panel (our own generated code): its prints must match its comments; returns its names."""
-    (code,) = panels(at)
-    wrong = [(printed, expected) for _, printed, expected in run_panel(code) if not same_output(printed, expected)]
-    assert not wrong, (wrong, code)
+    """Run the lesson's code panels (our own generated code): their prints must match their comments; returns the
+    names the first one defines."""
+    code, *others = panels(at)  # the lesson's panel first; a part may add one (Math's operators)
+    for each in (code, *others):
+        wrong = [(printed, expected) for _, printed, expected in run_panel(each) if not same_output(printed, expected)]
+        assert not wrong, (wrong, each)
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(code, "<code panel>", "exec"), namespace)
@@ -485,3 +488,22 @@ def test_links_made_with_the_old_part_labels_still_open_their_part(app, path, qu
     if shown:
         assert codes(at)[0] == shown
     run_code(at)
+
+
+def test_math_operators_products_and_new_functions(app):
+    at = open_page(app, MATH)
+    products = table(at, "shapes")
+    by = dict(zip(products["code"], products["result"], strict=True))
+    assert by["M @ N"] == "shape (2, 2)" and by["torch.bmm(BM, BN)"] == "shape (4, 2, 2)"
+    assert by["M * N"].startswith("error: The size of tensor a (3) must match")
+    at.session_state["ma_part"] = "elementwise"
+    rerun(at)
+    ops = table(at, "function")
+    assert all(ops["same"])
+    floor = ops[ops["code"] == "a // b"]["result"].item()
+    assert floor == str((torch.tensor([7.0, -7.0, 7.5, -7.5]) // torch.tensor([2.0, 2.0, -2.0, -2.0])).tolist())
+    for fn in ("rsqrt", "log2", "frac", "round"):
+        at.session_state["ma_fn"] = fn
+        rerun(at)
+        run_code(at)
+        assert metrics(at)["points"] == "41"
