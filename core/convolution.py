@@ -299,3 +299,42 @@ print([sum(p.numel() for p in layer.parameters()) for layer in model])  # {[r.pa
 # the in_features of the first nn.Linear
 print(x.shape[1])  # {rows[-1].output_shape[0]}
 """
+
+
+@dataclass(frozen=True)
+class WhyConv:
+    conv_params: int
+    fc_params: int  # an nn.Linear from the flattened input to as many outputs as the convolution has
+    outputs: int
+    functional_gap: float  # max |F.conv2d(x, conv.weight, conv.bias) - conv(x)|
+
+
+def why_conv(size: int, cin: int, k: int, cout: int, seed: int = 0) -> WhyConv:
+    """Weight sharing in numbers: a conv layer's parameters vs a fully connected layer with the same input and the
+    same number of outputs (its parameter count is arithmetic: such a Linear would not fit in memory here)."""
+    out = size - k + 1
+    g = torch.Generator().manual_seed(seed)
+    conv = torch.nn.utils.skip_init(nn.Conv2d, cin, cout, k)  # weights from the seed below, not the global generator
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * 0.1)
+        conv.bias.copy_(torch.randn(conv.bias.shape, generator=g) * 0.1)
+        x = torch.randn(1, cin, size, size, generator=g)
+        gap = (F.conv2d(x, conv.weight, conv.bias) - conv(x)).abs().max().item()
+    outputs = cout * out * out
+    return WhyConv(sum(p.numel() for p in conv.parameters()), cin * size * size * outputs + outputs, outputs, gap)
+
+
+def why_conv_code(size: int, cin: int, k: int, cout: int, why: WhyConv) -> str:
+    return f"""import torch
+import torch.nn.functional as F
+from torch import nn
+
+conv = nn.Conv2d({cin}, {cout}, {k})
+x = torch.randn(1, {cin}, {size}, {size})
+y = conv(x)
+print(y.shape, sum(p.numel() for p in conv.parameters()))  # torch.Size([1, {cout}, {size - k + 1}, {size - k + 1}]) {why.conv_params}
+# the same convolution as a function: the module only holds the weight and the bias
+print(torch.allclose(F.conv2d(x, conv.weight, conv.bias), y))  # True
+# a fully connected layer from the same {cin * size * size} inputs to the same {why.outputs} outputs:
+print({cin * size * size} * {why.outputs} + {why.outputs})  # {why.fc_params}
+"""

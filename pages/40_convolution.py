@@ -4,12 +4,14 @@ import streamlit as st
 from core import convolution
 from ui import figures_networks as figures
 from ui import links
-from ui.common import code_panel, header
+from ui.common import code_panel, halt, header
 
+CHANNELS = (1, 2, 3, 4, 8, 16, 32, 64, 128)
+DRAWN = 16  # inputs up to 16 x 16 are drawn cell by cell with their numbers; larger ones as colour maps
 PARAMS = {
-    "cv_size": links.Int(7, 1, 16),
-    "cv_cin": links.Int(1, 1, 4),
-    "cv_cout": links.Int(1, 1, 4),
+    "cv_size": links.Int(7, 1, 64),
+    "cv_cin": links.Choice(1, CHANNELS),
+    "cv_cout": links.Choice(1, CHANNELS),
     "cv_groups": links.Int(1, 1, 4),
     "cv_kernel": links.Int(3, 1, 7),
     "cv_stride": links.Int(1, 1, 4),
@@ -17,8 +19,8 @@ PARAMS = {
     "cv_dilation": links.Int(1, 1, 4),
     "cv_bias": links.Bool(True),
     "cv_seed": links.Int(0, 0, 9999),
-    "cv_pos": links.Int(0, 0, 1023),
-    "cv_oc": links.Int(0, 0, 3),
+    "cv_pos": links.Int(0, 0, 64 * 64 - 1),
+    "cv_oc": links.Int(0, 0, 127),
     "cv_ws_size": links.Int(32, 8, 64),
     "cv_ws_in": links.Int(3, 1, 4),
     "cv_ws_k1": links.Int(5, 1, 9),
@@ -34,9 +36,9 @@ header("Convolution arithmetic",
        "`nn.Conv2d`, and you can step the kernel across the input to see every dot product.")
 
 c = st.columns(5)
-c[0].slider("Input size n (height = width)", 1, 16, key="cv_size")
-c[1].slider("in_channels", 1, 4, key="cv_cin")
-c[2].slider("out_channels", 1, 4, key="cv_cout")
+c[0].slider("Input size n (height = width)", 1, 64, key="cv_size")
+c[1].select_slider("in_channels", CHANNELS, key="cv_cin")
+c[2].select_slider("out_channels", CHANNELS, key="cv_cout")
 c[3].slider("groups", 1, 4, key="cv_groups", help="Split channels into groups that do not see each other.")
 c[4].number_input("Seed (input and weights)", 0, 9999, key="cv_seed")
 c = st.columns(5)
@@ -125,7 +127,7 @@ else:
         st.markdown(f"Output cell **({i}, {j})** of channel {oc} reads input rows "
                     f"{i * s - p}, {i * s - p + d}, ... and columns {j * s - p}, {j * s - p + d}, ... "
                     f"(negative or >= {n}: zero padding) of input channel{'s' if len(channels) > 1 else ''} "
-                    f"{', '.join(map(str, channels))}"
+                    f"{', '.join(map(str, channels)) if len(channels) <= 8 else f'{channels[0]} to {channels[-1]}'}"
                     + (f" (group {oc // (cfg.out_channels // g)} of {g})" if g > 1 else "") + ".")
         cells_read = [tuple(c) for c in mask.nonzero().tolist()]
         shown = channels[:2]
@@ -133,10 +135,12 @@ else:
         width = 1000 // len(cols)
         for col, ch in zip(cols, shown, strict=False):
             col.plotly_chart(figures.conv_input(convolution.padded_input(run, ch), n, p, cells_read, width=width,
-                                           title=f"input channel {ch}" + (" (padded)" if p else "")),
-                             key=f"cv_in_{ch}")
+                                                title=f"input channel {ch}" + (" (padded)" if p else ""),
+                                                numbers=n + 2 * p <= DRAWN), key=f"cv_in_{ch}")
         cols[-1].plotly_chart(figures.grid(run.y[0, oc], title=f"output channel {oc}", diverging=True, width=width,
-                                      highlight=[(i, j)]), key="cv_out")
+                                           highlight=[(i, j)], numbers=ho <= DRAWN), key="cv_out")
+        if n + 2 * p > DRAWN:
+            st.caption(f"A {n + 2 * p} x {n + 2 * p} input is drawn as a colour map (hover a cell for its value).")
         if len(channels) > 2:
             st.caption(f"Showing 2 of the {len(channels)} input channels this output reads; the sum covers all.")
 
@@ -209,3 +213,21 @@ else:
     st.caption("Output shapes and parameter counts come from running the model (forward hooks); "
                "the formulas beside them agree.")
     code_panel(convolution.walk_code(size, cin, plan, rows), title="PyTorch code: the worked example")
+
+st.subheader("4 · Why convolutions: weight sharing")
+if size < k1:
+    st.info(f"conv1's {k1} x {k1} kernel does not fit the {size} x {size} input above: make the input larger.",
+            icon=":material/info:")
+    halt()
+why = convolution.why_conv(size, cin, k1, c1_)
+m = st.columns(3)
+m[0].metric(f"conv1: nn.Conv2d({cin}, {c1_}, {k1})", f"{why.conv_params:,} parameters")
+m[1].metric(f"nn.Linear({cin * size * size:,}, {why.outputs:,})", f"{why.fc_params:,} parameters",
+            help="A fully connected layer from the same input to as many outputs")
+m[2].metric("ratio", f"{why.fc_params / why.conv_params:,.0f}x")
+st.markdown(f"Both map the {cin} x {size} x {size} input to {why.outputs:,} numbers. The convolution reuses one "
+            f"small set of {k1} x {k1} kernels at every position (**weight sharing**) and each output looks only at "
+            "its neighbourhood (**local connectivity**): the same edge detector works anywhere in the image, with "
+            "far fewer weights to learn. `nn.Conv2d` only holds the weight and bias; `F.conv2d(x, conv.weight, "
+            f"conv.bias)` computes the same output (max difference {why.functional_gap:.1e}).")
+code_panel(convolution.why_conv_code(size, cin, k1, c1_, why), title="PyTorch code: conv vs fully connected")

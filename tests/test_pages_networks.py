@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import decode, metrics, open_page, plotly_specs, set_widgets, widget
+from tests.helpers import decode, metrics, open_page, plotly_specs, rerun, set_widgets, widget
 
 # ---------------------------------------------------------------------------------------------------------------
 # 40 Convolution
@@ -482,3 +482,19 @@ def test_every_figure_builder_makes_a_valid_plotly_figure():
         checked = go.Figure(spec)  # plotly validates every property here and raises on a bad one
         assert checked.to_dict()["data"], spec["layout"].get("title")
         assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"  # ui.plots.style's look
+
+
+def test_convolution_takes_classic_sizes_and_shows_weight_sharing(app):
+    at = open_page(app, "pages/40_convolution.py")
+    for key, value in (("cv_size", 48), ("cv_cin", 64), ("cv_cout", 128), ("cv_padding", 1)):
+        at.session_state[key] = value
+    rerun(at)
+    m = metrics(at)
+    assert m["Output size from nn.Conv2d"] == "48" and m["Parameters"] == f"{64 * 128 * 9 + 128:,}" == "73,856"
+    assert m["Output shape"] == "1x128x48x48"
+    from core import convolution
+
+    why = convolution.why_conv(32, 3, 5, 8)
+    assert why.conv_params == 8 * 3 * 25 + 8 and why.outputs == 8 * 28 * 28
+    assert why.fc_params == 3 * 32 * 32 * why.outputs + why.outputs and why.functional_gap < 1e-6
+    assert m["conv1: nn.Conv2d(3, 8, 5)"] == f"{why.conv_params:,} parameters"

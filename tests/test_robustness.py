@@ -187,7 +187,7 @@ def _cases():
 
 # Keys a page moves on its own after reading them (e.g. a dim that the shape does not have, a k larger than
 # the dim): their value is checked against the widget's scale only.
-CHANGED_BY_PAGE = {"tk_dim", "tk_k", "cs_dim", "ma_dim", "ol_x0", "ol_y0", "ga_dim"}
+CHANGED_BY_PAGE = {"tk_dim", "tk_k", "cs_dim", "ma_dim", "ol_x0", "ol_y0", "ga_dim", "cv_oc", "cv_pos"}
 
 
 @pytest.mark.parametrize(("path", "round_"), list(_cases()))

@@ -125,8 +125,9 @@ def scatter(x, y, *, name: str, color: str, mode: str = "lines+markers", dash: s
 
 
 def grid(values, *, title: str | None = None, colorscale: str = SEQUENTIAL, highlight=None, diverging: bool = False,
-         height: int | None = None, row_label: str = "row", col_label: str = "col", width: int = 480) -> go.Figure:
-    """One small 2D tensor as labelled cells; `highlight` = cells (row, col) to outline."""
+         height: int | None = None, row_label: str = "row", col_label: str = "col", width: int = 480,
+         numbers: bool = True) -> go.Figure:
+    """One small 2D tensor as labelled cells (values written in if `numbers`); `highlight` = cells to outline."""
     arr = as_numpy(values).astype(float)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
@@ -135,12 +136,29 @@ def grid(values, *, title: str | None = None, colorscale: str = SEQUENTIAL, high
     layout["yaxis"]["title"] = dict(text=row_label, font=dict(size=11))
     layout["shapes"] = _outline(highlight or [])
     trace = _cells(arr, colorscale=DIVERGING if diverging else colorscale, zmid=0 if diverging else None,
-                   hover=f"[{row_label} %{{y}}, {col_label} %{{x}}] = %{{z:.3f}}")
-    return figure([trace], layout, height=height or _grid_height(*arr.shape, width=width), title=title)
+                   hover=f"[{row_label} %{{y}}, {col_label} %{{x}}] = %{{z:.3f}}", text=numbers)
+    if not numbers:
+        trace.update(xgap=0, ygap=0)
+        _coarse(layout)
+    default = _grid_height(*arr.shape, width=width) if numbers else _map_height(arr.shape[0], width)
+    return figure([trace], layout, height=height or default, title=title)
 
 
-def conv_input(padded, size: int, padding: int, cells, *, title: str, width: int = 480) -> go.Figure:
-    """One padded input channel: values written in, the zero padding greyed, the cells the kernel reads outlined."""
+def _coarse(layout: dict) -> None:
+    """Axes of a large map: a tick every 8 cells instead of every cell."""
+    for axis in ("xaxis", "yaxis"):
+        layout[axis].update(tickmode="linear", dtick=8)
+
+
+def _map_height(cells: int, width: int) -> int:
+    """A large map drawn square in about `width` pixels (its cells are too small to label)."""
+    return min(420, max(220, width - 60)) if cells > 0 else 220
+
+
+def conv_input(padded, size: int, padding: int, cells, *, title: str, width: int = 480,
+               numbers: bool = True) -> go.Figure:
+    """One padded input channel: values written in (if `numbers`), the zero padding greyed, the cells the kernel
+    reads outlined."""
     arr = as_numpy(padded).astype(float)
     n = arr.shape[0]
     layout, _ = panel_grid(1, 1, grid_axes=True)
@@ -151,14 +169,19 @@ def conv_input(padded, size: int, padding: int, cells, *, title: str, width: int
         lo, hi = padding - 0.5, n - padding - 0.5
         shapes += [dict(veil, x0=-0.5, x1=n - 0.5, y0=-0.5, y1=lo), dict(veil, x0=-0.5, x1=n - 0.5, y0=hi, y1=n - 0.5),
                    dict(veil, x0=-0.5, x1=lo, y0=lo, y1=hi), dict(veil, x0=hi, x1=n - 0.5, y0=lo, y1=hi)]
+    if padding and numbers:  # every cell labelled with its index in the unpadded input
         ticks = dict(tickmode="array", tickvals=list(range(n)), ticktext=[str(t - padding) for t in range(n)])
         layout["xaxis"].update(ticks)
         layout["yaxis"].update(ticks)
     layout["shapes"] = shapes + _outline(cells)
     layout["xaxis"]["title"] = dict(text="col", font=dict(size=11))
     layout["yaxis"]["title"] = dict(text="row", font=dict(size=11))
-    trace = _cells(arr, hover="[row %{y}, col %{x}] = %{z:g}")
-    return figure([trace], layout, height=_grid_height(n, n, width=width), title=title)
+    trace = _cells(arr, hover="[row %{y}, col %{x}] = %{z:g}", text=numbers)
+    if not numbers:
+        trace.update(xgap=0, ygap=0)
+        _coarse(layout)
+    height = _grid_height(n, n, width=width) if numbers else _map_height(n, width)
+    return figure([trace], layout, height=height, title=title)
 
 
 def dot_product(patch, weight, products, *, titles: tuple[str, str, str], height: int) -> go.Figure:
