@@ -221,9 +221,9 @@ if size < k1:
     halt()
 why = convolution.why_conv(size, cin, k1, c1_)
 m = st.columns(3)
-m[0].metric(f"conv1: nn.Conv2d({cin}, {c1_}, {k1})", f"{why.conv_params:,} parameters")
-m[1].metric(f"nn.Linear({cin * size * size:,}, {why.outputs:,})", f"{why.fc_params:,} parameters",
-            help="A fully connected layer from the same input to as many outputs")
+m[0].metric("conv1's parameters", f"{why.conv_params:,}", help=f"nn.Conv2d({cin}, {c1_}, {k1})")
+m[1].metric("fully connected, same outputs", f"{why.fc_params:,}",
+            help=f"nn.Linear({cin * size * size}, {why.outputs}): the same input to as many outputs")
 m[2].metric("ratio", f"{why.fc_params / why.conv_params:,.0f}x")
 st.markdown(f"Both map the {cin} x {size} x {size} input to {why.outputs:,} numbers. The convolution reuses one "
             f"small set of {k1} x {k1} kernels at every position (**weight sharing**) and each output looks only at "
