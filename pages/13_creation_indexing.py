@@ -192,7 +192,7 @@ def view_part():
     second = ss["cr_second"]
     if second in ("view", "reshape"):
         c[3].text_input("new shape", key="cr_new", help="-1 means: torch works this size out")
-    shape = _shape("cr_vshape", max_elements=4096, max_dims=4)
+    shape = _shape("cr_vshape", max_elements=16_384, max_dims=4)  # a permute of (4, 3, 28, 32) fits
     try:
         dims = (ss["cr_d0"], ss["cr_d1"]) if first == "transpose" else (
             tuple(parse_ints(ss["cr_perm"], max_len=8)) if first == "permute" else (0, 1))

@@ -47,7 +47,8 @@ def _draw(t, owner, key: str, title: str):
 
 
 EXAMPLES = {"equal shapes": ("2,3; 2,3", 0), "cat only": ("2,3; 4,3", 0), "cat along dim 1": ("2,3; 2,1", 1),
-            "neither": ("2,3; 4,1", 0), "three tensors, new last dim": ("3,2; 3,2; 3,2", -1)}
+            "neither": ("2,3; 4,1", 0), "three tensors, new last dim": ("3,2; 3,2; 3,2", -1),
+            "two batches of images": ("4,3,32,32; 4,3,32,32", 0)}
 
 
 def _use_example():
@@ -63,7 +64,7 @@ def cat_stack_part():
     c1.text_input("Shapes of the tensors, separated by ';'", key="cs_shapes",
                   help="e.g. 2,3; 4,3 (two tensors). Up to 4 tensors.")
     try:
-        shapes = [parse_shape(p, max_elements=10_000, max_dims=4) for p in ss["cs_shapes"].split(";") if p.strip()]
+        shapes = [parse_shape(p, max_elements=50_000, max_dims=4) for p in ss["cs_shapes"].split(";") if p.strip()]
     except InputError as exc:
         fail(f"Shapes: {exc}")
     if not 1 <= len(shapes) <= 4:

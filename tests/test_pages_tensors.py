@@ -507,3 +507,29 @@ def test_math_operators_products_and_new_functions(app):
         rerun(at)
         run_code(at)
         assert metrics(at)["points"] == "41"
+
+
+def test_classic_image_batches_fit(app):
+    at = open_page(app, COMBINE)
+    at.text_input(key="cs_shapes").set_value("4,3,32,32; 4,3,32,32")
+    rerun(at)
+    m = metrics(at)
+    a = torch.zeros(4, 3, 32, 32)
+    assert m["torch.cat([t0, t1], dim=0)"] == fmt(torch.cat([a, a]).shape)
+    assert m["torch.stack([t0, t1], dim=0)"] == fmt(torch.stack([a, a]).shape)
+    run_code(at)
+    at = open_page(app, CREATION)
+    at.session_state["cr_part"] = "view"
+    at.session_state["cr_first"] = "permute"
+    rerun(at)
+    at.text_input(key="cr_vshape").set_value("4,3,28,32")
+    at.text_input(key="cr_perm").set_value("0,2,3,1")
+    rerun(at)
+    assert not at.error
+    layout = at.dataframe[0].value.astype(str)
+    y = torch.zeros(4, 3, 28, 32).permute(0, 2, 3, 1)
+    assert str(y.stride()) in " ".join(layout.to_string().split())
+
+
+def fmt(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
