@@ -394,7 +394,7 @@ def test_creation_huge_ranges_are_refused(app):
 def test_combine_and_split_bad_text(app):
     at = open_page(app, "pages/14_combine_split.py")
     for text, words in [("2,3;" * 5, "between 1 and 4"), (";;;", "between 1 and 4"), ("2,3; a", "not a size"),
-                        ("100,101; 100,100", "at most 10,000")]:
+                        ("300,301; 300,300", "at most 50,000")]:
         at.text_input(key="cs_shapes").set_value(text)
         rerun(at)
         assert any(words in e for e in errors(at)), (text, errors(at))
