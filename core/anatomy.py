@@ -266,3 +266,52 @@ model.eval()
 # two passes in train mode, then in eval mode: {'dropout draws two masks' if drop else 'no dropout, nothing random'}
 print(torch.equal(a, b), torch.equal(model(x), model(x)))  # {mode_check.train_equal} {mode_check.eval_equal}
 """
+
+
+@dataclass(frozen=True)
+class LinearCheck:
+    weight_shape: tuple[int, ...]  # (out_features, in_features)
+    out_shape: tuple[int, ...]
+    gap: float  # max |layer(x) - (x @ W.T + b)|
+    wrong: str  # torch's error for x @ W (the weight not transposed); "" when in == out (then it runs, wrongly)
+    t_error: str  # torch's error for .t() on a 3-D tensor
+    params: int
+
+
+def linear_check(batch: int, d_in: int, d_out: int, seed: int = 0) -> LinearCheck:
+    """nn.Linear stores its weight as (out, in) and computes x @ W.T + b; checked against its own output."""
+    g = torch.Generator().manual_seed(seed)
+    layer = torch.nn.utils.skip_init(nn.Linear, d_in, d_out)  # weights from the seed, not the global generator
+    with torch.no_grad():
+        bound = d_in ** -0.5
+        layer.weight.uniform_(-bound, bound, generator=g)
+        layer.bias.uniform_(-bound, bound, generator=g)
+        x = torch.randn(batch, d_in, generator=g)
+        y = layer(x)
+        gap = (y - (x @ layer.weight.T + layer.bias)).abs().max().item()
+        try:
+            x @ layer.weight
+            wrong = ""
+        except RuntimeError as exc:
+            wrong = str(exc).splitlines()[0]
+    try:
+        torch.zeros(2, 3, 4).t()
+        t_error = ""
+    except RuntimeError as exc:
+        t_error = str(exc).splitlines()[0]
+    return LinearCheck(tuple(layer.weight.shape), tuple(y.shape), gap, wrong, t_error,
+                       sum(p.numel() for p in layer.parameters()))
+
+
+def linear_code(batch: int, d_in: int, d_out: int, check: LinearCheck) -> str:
+    return f"""import torch
+from torch import nn
+
+layer = nn.Linear({d_in}, {d_out})
+x = torch.randn({batch}, {d_in})
+print(layer.weight.shape, layer.bias.shape)  # torch.Size([{d_out}, {d_in}]) torch.Size([{d_out}])
+y = layer(x)
+print(y.shape)  # torch.Size([{batch}, {d_out}])
+print(torch.allclose(y, x @ layer.weight.T + layer.bias, atol=1e-6))  # True
+print(sum(p.numel() for p in layer.parameters()))  # {check.params}
+"""

@@ -16,6 +16,9 @@ PARAMS = {
     "an_size": links.Int(16, 4, 32),
     "an_seed": links.Int(0, 0, 9999),
     "an_build": links.Choice("Sequential(OrderedDict)", BUILDS),
+    "an_lb": links.Int(4, 1, 64),
+    "an_lin": links.Int(784, 1, 4096),
+    "an_lout": links.Int(512, 1, 4096),
 }
 
 links.bind(PARAMS)
@@ -143,3 +146,22 @@ with cols[1]:
                                                      "add dropout above to see the difference."))
 
 code_panel(anatomy.anatomy_code(cfg, size, seed, models["Sequential(OrderedDict)"], ref, size_bytes, check))
+
+st.subheader("7 · A layer's arithmetic: nn.Linear")
+c = st.columns(3)
+c[0].number_input("batch", 1, 64, key="an_lb")
+c[1].number_input("in_features", 1, 4096, key="an_lin")
+c[2].number_input("out_features", 1, 4096, key="an_lout")
+lin = anatomy.linear_check(ss.an_lb, ss.an_lin, ss.an_lout, seed)
+m = st.columns(4)
+m[0].metric("layer.weight.shape", "x".join(map(str, lin.weight_shape)), help="(out_features, in_features)")
+m[1].metric("y = layer(x)", "x".join(map(str, lin.out_shape)))
+m[2].metric("max |y − (x @ W.T + b)|", f"{lin.gap:.1e}")
+m[3].metric("parameters", f"{lin.params:,}", help="in x out weights + out biases")
+st.markdown(f"`nn.Linear({ss.an_lin}, {ss.an_lout})` keeps one row of weights per **output**, so its weight is "
+            f"({ss.an_lout}, {ss.an_lin}) and the layer computes **y = x @ W.T + b**. "
+            + (f"Forgetting the transpose fails: `x @ W` gives *{lin.wrong}*. " if lin.wrong else
+               "With as many inputs as outputs, `x @ W` (no transpose) runs but computes something else. ")
+            + f"`.T`/`.t()` transposes a matrix; `.t()` refuses more dims: *{lin.t_error}* (use `.transpose(-2, -1)` "
+            "or `.mT`).")
+code_panel(anatomy.linear_code(ss.an_lb, ss.an_lin, ss.an_lout, lin), title="PyTorch code: nn.Linear by hand")

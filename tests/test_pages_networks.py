@@ -498,3 +498,19 @@ def test_convolution_takes_classic_sizes_and_shows_weight_sharing(app):
     assert why.conv_params == 8 * 3 * 25 + 8 and why.outputs == 8 * 28 * 28
     assert why.fc_params == 3 * 32 * 32 * why.outputs + why.outputs and why.functional_gap < 1e-6
     assert m["conv1's parameters"] == f"{why.conv_params:,}" and m["fully connected, same outputs"] == f"{why.fc_params:,}"
+
+
+def test_anatomy_linear_arithmetic(app):
+    import torch
+
+    at = open_page(app, "pages/46_module_anatomy.py")
+    m = metrics(at)
+    assert m["layer.weight.shape"] == "512x784" and m["y = layer(x)"] == "4x512"
+    assert float(m["max |y − (x @ W.T + b)|"]) < 1e-5 and m["parameters"] == f"{784 * 512 + 512:,}"
+    text = " ".join(md.value for md in at.markdown)
+    try:
+        torch.zeros(4, 784) @ torch.zeros(512, 784)
+    except RuntimeError as exc:
+        assert str(exc).splitlines()[0] in text  # torch's own words for the missing transpose
+    set_widgets(at, an_lin=6, an_lout=6)
+    assert "runs but computes something else" in " ".join(md.value for md in at.markdown)
