@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import landscapes, optimizer_lab
+from core import landscapes, optimizer_lab, update_rules
 from core.optim_config import OPTIMIZERS, RunConfig, Schedule
 from core.parsing import InputError
 from ui import budget, links
@@ -200,3 +200,28 @@ st.dataframe(
             help="The step after which the path stays within 1e-3 of the minimum it reached."),
     })
 code_panel(optimizer_lab.lab_code(landscape, start, trajectories, steps, schedule))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _rules(formula: str, config: RunConfig, start: tuple) -> list[update_rules.RuleStep]:
+    return update_rules.by_hand(config, landscapes.formula(formula), start, steps=2)
+
+
+with st.expander("The update rules, written out: the first two steps by hand next to torch.optim",
+                 icon=":material/function:"):
+    st.caption("From the start point, in float64. g is the gradient at the current point; every buffer starts "
+               "at 0 (torch's momentum buffer starts at the first gradient).")
+    for config in configs:
+        steps_ = _rules(landscape.formula, config, start)
+        st.markdown(f"**{config.optimizer}** ({config.describe()})")
+        st.latex(update_rules.RULES[config.optimizer])
+        table = []
+        for r in steps_:
+            table.append({"step": r.step, "quantity": "g", "x": r.grad[0], "y": r.grad[1]})
+            table += [{"step": r.step, "quantity": k, "x": v[0], "y": v[1]} for k, v in r.state.items()]
+            table.append({"step": r.step, "quantity": "θ by the formula", "x": r.by_hand[0], "y": r.by_hand[1]})
+            table.append({"step": r.step, "quantity": "θ from optimizer.step()", "x": r.torch[0], "y": r.torch[1]})
+        st.dataframe(table, hide_index=True, width="stretch", key=f"ol_rule_{SLUG[config.optimizer]}",
+                     column_config={"x": st.column_config.NumberColumn(format="%.10g"),
+                                    "y": st.column_config.NumberColumn(format="%.10g")})
+        st.caption(f"Largest difference between the formula and torch.optim: {max(r.gap for r in steps_):.1e}.")

@@ -283,3 +283,24 @@ def test_clicking_the_map_moves_the_start(streamlit_server, page):
                    return sgd && sgd.x[0] === -3 && [sgd.x[sgd.x.length - 1], sgd.y[sgd.y.length - 1]]; }""",
         timeout=60_000).json_value()
     assert end == pytest.approx([-3.779310, -3.283186], abs=1e-3)  # SGD from the click ends in that basin
+
+
+def test_update_rules_written_out_match_torch_optim(app):
+    from core import update_rules
+    from core.landscapes import LANDSCAPES
+    from core.optim_config import RunConfig
+
+    at = open_page(app, "pages/30_optimizer_lab.py")
+    tables = [df.value for df in at.dataframe if "quantity" in getattr(df.value, "columns", [])]
+    assert len(tables) == 3  # SGD, SGD+momentum, Adam by default
+    adam = tables[-1]
+    hand = adam[adam["quantity"] == "θ by the formula"][["x", "y"]].to_numpy()
+    torch_rows = adam[adam["quantity"] == "θ from optimizer.step()"][["x", "y"]].to_numpy()
+    assert abs(hand - torch_rows).max() < 1e-12
+    land = LANDSCAPES["Himmelblau"]
+    x0, y0 = at.session_state["ol_x0"], at.session_state["ol_y0"]
+    expected = update_rules.by_hand(RunConfig("Adam", lr=at.session_state["ol_lr_adam"]), land.f, (x0, y0))
+    assert tuple(torch_rows[0]) == expected[0].torch
+    bias = adam[adam["quantity"] == "m̂ = m / (1 − β₁ᵗ)"][["x", "y"]].to_numpy()[0]
+    g = adam[adam["quantity"] == "g"][["x", "y"]].to_numpy()[0]
+    assert abs(bias - g).max() < 1e-12  # at step 1 the bias-corrected first moment is the gradient itself
