@@ -178,13 +178,14 @@ class RunHistory:
     def get(self, run_id) -> Run | None:
         return next((r for r in self.runs if r.id == run_id), None)
 
-    def start(self, dataset: str, data: ImageData, model_cfg: ModelConfig, train_cfg: TrainConfig) -> Run:
-        """A new run that trains from the next burst on; a run still in progress is stopped and kept."""
+    def start(self, dataset: str, data: ImageData, model_cfg: ModelConfig, train_cfg: TrainConfig,
+              device: str = "cpu") -> Run:
+        """A new run that trains (on `device`) from the next burst on; a run still in progress is stopped and kept."""
         previous = self.active
         if previous is not None and not previous.done:
             previous.stop("Stopped: a new run was started.")
         model = build_model(model_cfg, seed=train_cfg.seed)
-        trainer = Trainer(model, data, train_cfg)
+        trainer = Trainer(model, data, train_cfg, device=device)
         run = Run(self._take_id(), dataset, data, model_cfg, trainer.model, train_cfg, trainer, wants_training=True)
         self._add(run)
         self.active_id = run.id

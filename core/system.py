@@ -28,6 +28,18 @@ def best_device() -> str:
     return "cpu"
 
 
+def devices() -> tuple[str, ...]:
+    """Every device this machine can train on, the CPU first (the studio's default)."""
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return tuple(found)
+
+
 def runtime_info() -> RuntimeInfo:
     """Example: runtime_info().device -> 'cpu' on a laptop without a GPU."""
     import torch

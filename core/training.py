@@ -249,10 +249,14 @@ class Trainer:
             self.history.status, self.history.reason = "stopped", reason
 
     def release(self) -> None:
-        """Free what only further training needs (optimizer state, gradients, the early-stopping snapshot)."""
+        """Free what only further training needs (optimizer state, gradients, the early-stopping snapshot), and
+        bring the model back to the CPU, where the results, the downloads and the inspection read it."""
         self.optimizer.state.clear()
         self.model.zero_grad(set_to_none=True)
         self._best = None
+        if self.device != "cpu":
+            self.model.to("cpu")
+            self.device = "cpu"
 
     def run(self, *, max_steps: int | None = None, max_seconds: float | None = None,
             keep_going: Callable[[], bool] | None = None) -> str:

@@ -98,6 +98,9 @@ if model_cfg is not None:
     m1.metric("Parameters", f"{n_params:,}")
     m2.metric("Training images", f"{(train_cfg.train_subset or len(data.y_train)):,}" if train_cfg else "-")
     m3.metric("Input", " x ".join(map(str, data.image_shape)), help=data.source)
+    if model_cfg.arch == "cnn48" and data.image_shape != (3, 48, 48):
+        st.caption("CNN48 is the classic network for 48 x 48 colour images: on the Datasets page, load your own "
+                   "image folders at 48 x 48 in colour. (It runs on any input size.)")
     if n_params > 5_000_000:
         st.caption(f"A large model ({n_params / 1e6:.1f} M parameters): expect minutes per epoch on a CPU.")
     with st.expander("Layer table: the output shape of every layer", icon=":material/table_rows:"):
@@ -115,7 +118,8 @@ if clicked and can_start:
     except ValueError as exc:
         st.error(f"These settings cannot train: {exc}.", icon=":material/tune:")
     else:
-        history.start(DATASETS[name], data, *start_cfgs)
+        chosen_device = studio_settings.device({"ts_device": clicked.get("ts_device", ss.get("ts_device"))})
+        history.start(DATASETS[name], data, *start_cfgs, device=chosen_device)
         if history.dropped:
             st.toast("Only the last 8 runs are kept; the oldest was dropped.")
 studio_runs.controls(history, can_start)

@@ -260,6 +260,35 @@ def test_bad_setting_combination_is_explained(app):
     assert at.button(key="ts_start").disabled
 
 
+def test_mlp_hidden_sizes_and_the_48px_cnn(app):
+    at = studio(app, ts_hidden="512")
+    assert metrics(at)["Parameters"] == "407,050"  # 784 * 512 + 512 + 512 * 10 + 10
+    at = studio(app, ts_hidden="500, 300")
+    cfg = models.ModelConfig("mlp", hidden=(500, 300))
+    assert metrics(at)["Parameters"] == f"{models.count_parameters(models.build_model(cfg)):,}"
+    at = studio(app, ts_hidden="0, 10")
+    assert any("hidden layer sizes" in e.value for e in at.error) and at.button(key="ts_start").disabled
+    at = studio(app, ts_hidden="a")
+    assert any("hidden layer sizes" in e.value for e in at.error)
+    at = studio(app, ts_hidden="a", ts_arch="lenet5")  # the box is hidden: its text does not matter
+    assert not at.error and not at.button(key="ts_start").disabled
+    at = studio(app, ts_arch="cnn48", ts_bn=True)
+    cfg = models.ModelConfig("cnn48", 1, 28, batchnorm=True)
+    assert metrics(at)["Parameters"] == f"{models.count_parameters(models.build_model(cfg)):,}"
+    assert any("48 x 48" in c.value for c in at.caption)
+    big = models.build_model(models.ModelConfig("cnn48", 3, 48, num_classes=7, batchnorm=True))
+    assert models.count_parameters(big) == 4_714_943
+    assert big(torch.zeros(2, 3, 48, 48)).shape == (2, 7)
+
+
+def test_device_falls_back_to_the_cpu():
+    from ui import studio_settings
+
+    assert studio_settings.device({"ts_device": "cpu"}) == "cpu"
+    if not torch.cuda.is_available():
+        assert studio_settings.device({"ts_device": "cuda"}) == "cpu"  # a link from a GPU machine still trains
+
+
 # --- Datasets page ---------------------------------------------------------------------------------------------
 
 def test_datasets_page_mnist(app):

@@ -13,7 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import models, training
+from core import models, system, training
+from core.parsing import InputError, parse_ints
 from core.presets import Preset, presets
 from ui import links
 from ui.common import log
@@ -44,6 +45,7 @@ class Setting:
     kwargs: dict = field(default_factory=dict)  # more widget arguments: format_func, step, help, placeholder ...
     shown: Callable[[dict], bool] | None = None  # drawn only when this holds for the current values
     from_preset: Callable[[Preset], Any] | None = None  # its value in a preset, when `target` does not say
+    to_value: Callable[[Any], Any] | None = None  # the widget's value -> the config field's (ValueError if it cannot)
 
 
 def _width_of(preset: Preset) -> float:
@@ -84,6 +86,11 @@ SETTINGS = (
     Setting("ts_width", links.Choice(1.0, WIDTHS), "Width (channels)", "select_slider",
             kwargs=dict(options=WIDTHS, format_func=lambda w: f"x{w:g}"),
             shown=lambda v: v["ts_arch"] in models.BASE_WIDTHS, from_preset=_width_of),
+    Setting("ts_hidden", links.Text("200,200", max_len=80, refused=("a", "0, 10"), accepted="512"),
+            "Hidden layer sizes", "text_input", "model.hidden",
+            dict(help="Units per hidden layer, e.g. 512 (784-512-10: 407,050 parameters), 500 or 200,200."),
+            shown=lambda v: v["ts_arch"] == "mlp", from_preset=lambda p: ",".join(map(str, p.model.hidden)),
+            to_value=lambda text: hidden_sizes(text)),
     Setting("ts_init", _choices(models.INITS), "Initialisation", "selectbox", "model.init",
             dict(format_func=INIT_NAMES.get, help="'bad' draws every weight from normal(0, 1): activations explode "
                  "through ReLU layers and saturate sigmoids, so training stalls or diverges.")),
@@ -118,6 +125,10 @@ SETTINGS = (
             dict(min_value=0, max_value=10_000, step=1)),
     Setting("ts_tta", links.Bool(False), "Test-time flip augmentation", "toggle", "train.tta",
             dict(help="Average the predictions for each test image and its mirror.")),
+    Setting("ts_device", links.Choice("cpu", ("cpu", "cuda", "mps")), "Device", "selectbox",
+            kwargs=dict(options=system.devices(), help="Where the next run trains: the CPU, or a GPU (CUDA, Apple "
+                        "MPS) when this machine has one."),
+            shown=lambda v: len(system.devices()) > 1, from_preset=lambda p: None),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 PARAMS = {s.key: s.param for s in SETTINGS}
@@ -125,9 +136,9 @@ PARAMS = {s.key: s.param for s in SETTINGS}
 LAYOUT = {
     "Data": [("ts_dataset",), ("ts_subset",), ("ts_val",), ("ts_crop",), ("ts_flip",), ("ts_patience",),
              ("ts_cifar_path",)],
-    "Model": [("ts_arch",), ("ts_width",), ("ts_init",), ("ts_act",), ("ts_dropout",), ("ts_bn",), ("ts_fast",)],
+    "Model": [("ts_arch",), ("ts_hidden",), ("ts_width",), ("ts_init",), ("ts_act",), ("ts_dropout",), ("ts_bn",), ("ts_fast",)],
     "Optimisation": [("ts_opt", "ts_schedule"), ("ts_lr",), ("ts_momentum", "ts_nesterov"), ("ts_wd",),
-                     ("ts_batch", "ts_epochs"), ("ts_ls", "ts_seed"), ("ts_tta",)],
+                     ("ts_batch", "ts_epochs"), ("ts_ls", "ts_seed"), ("ts_tta",), ("ts_device",)],
 }
 
 
@@ -182,9 +193,9 @@ def configs(values: dict, image_shape: tuple[int, ...], num_classes: int, log_ev
     """(ModelConfig, TrainConfig) for these settings on data of this shape; ValueError says what cannot train."""
     fields_of = {"model": {}, "train": {}}
     for s in SETTINGS:
-        if s.target:
+        if s.target and (s.shown is None or s.shown(values) or not s.to_value):  # a hidden typed box is not read
             part, name = s.target.split(".")
-            fields_of[part][name] = values[s.key]
+            fields_of[part][name] = s.to_value(values[s.key]) if s.to_value else values[s.key]
     arch = values["ts_arch"]
     model_cfg = models.ModelConfig(in_channels=image_shape[0], image_size=image_shape[1], num_classes=num_classes,
                                    widths=models.scaled_widths(arch, values["ts_width"]), **fields_of["model"])
@@ -192,6 +203,22 @@ def configs(values: dict, image_shape: tuple[int, ...], num_classes: int, log_ev
     train_cfg = training.TrainConfig(precision="bf16" if fast else "fp32", channels_last=fast, log_every=log_every,
                                      **fields_of["train"])
     return model_cfg, train_cfg
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """The MLP's hidden sizes typed as '512' or '200, 200' (ValueError with the learner's words)."""
+    try:
+        sizes = tuple(parse_ints(text, max_len=models.MAX_HIDDEN_LAYERS))
+    except InputError as exc:
+        raise ValueError(f"hidden layer sizes: {str(exc).rstrip('.')}") from None
+    if not all(1 <= h <= 4096 for h in sizes):
+        raise ValueError("hidden layer sizes must be whole numbers from 1 to 4096, e.g. 512 or 200, 200")
+    return sizes
+
+
+def device(values: dict) -> str:
+    """The device the next run trains on: the chosen one where this machine has it, else the CPU."""
+    return values.get("ts_device") if values.get("ts_device") in system.devices() else "cpu"
 
 
 def log_every(values: dict, n_train: int) -> int:
