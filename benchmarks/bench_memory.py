@@ -40,6 +40,28 @@ def rss_mb(proc: psutil.Process) -> float:
     return total / 2**20
 
 
+CUDA_LIBS = ("cuda", "cudnn", "cublas", "cufft", "curand", "cusolver", "cusparse", "nccl", "nvrtc", "nvjitlink",
+             "nvtoolsext", "cupti", "triton", "nvshmem")  # what torch's CPU wheel does not ship
+
+
+def cuda_lib_rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS, file size mapped) of the CUDA build's GPU libraries in the process, from /proc/<pid>/smaps, in MB:
+    the resident memory a CPU-only torch wheel would not have."""
+    rss = size = 0
+    current = None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5:  # a mapping's first line: range perms offset dev inode [path]
+            path = head[5].lower() if len(head) >= 6 else ""
+            current = any(lib in Path(path).name for lib in CUDA_LIBS) if path.endswith(".so") or ".so." in path \
+                else False
+        elif current and head[0] == "Rss:":
+            rss += int(head[1])
+        elif current and head[0] == "Size:":
+            size += int(head[1])
+    return rss / 1024, size / 1024
+
+
 def has_torchvision(pid: int) -> bool:
     return "torchvision" in Path(f"/proc/{pid}/maps").read_text()
 
@@ -91,6 +113,9 @@ def main() -> int:
               f"torchvision loaded: {f'yes, from {vision_from} on' if vision_on_lessons else 'no'}")
         print(f"after the Training section too: {rows[-1][1]:.0f} MB; torchvision loaded: "
               f"{'yes' if has_torchvision(server.pid) else 'no'}")
+        cuda_rss, cuda_mapped = cuda_lib_rss_mb(server.pid)
+        print(f"of which in the CUDA build's GPU libraries (smaps): {cuda_rss:.0f} MB resident of {cuda_mapped:.0f} MB "
+              f"mapped -> a CPU-only torch wheel: ~{rows[-1][1] - cuda_rss:.0f} MB")
         print(f"torch {__import__('torch').__version__}, threads {os.cpu_count()} cores")
         return 0
     finally:

@@ -51,31 +51,56 @@ _ALLOWED = "numbers, x, y, pi, e, `+ - * / **` (or `^`), parentheses and " + ", 
 
 @dataclass(frozen=True)
 class Formula:
-    """A compiled formula: call it with two tensors (or numbers) x and y."""
+    """A compiled formula: call it with one tensor (or number) per variable, in order (x and y by default)."""
 
     text: str  # as typed
     code: str  # the same formula as torch code, e.g. "torch.sin(x) * y ** 2"
-    fn: Callable
+    fn: Callable  # env (variable name -> value) -> value
+    variables: tuple[str, ...] = VARIABLES
 
-    def __call__(self, x, y):
-        return self.fn(x, y)
+    def __call__(self, *args):
+        return self.fn(dict(zip(self.variables, args, strict=True)))
+
+    def evaluate(self, env: dict, trace: Callable | None = None):
+        """The value for these variables; `trace(op, result, operands)` is called after every operation on a
+        tensor (what the Autograd graph lesson draws)."""
+        return self.fn({**env, _TRACE: trace} if trace else env)
+
+
+_TRACE = "\0trace"  # the env key of the trace callback (no variable can be called this)
 
 
 @dataclass(frozen=True)
 class _Node:
-    fn: Callable  # (x, y) -> tensor or number
-    const: float | None  # the value when the subtree has no x or y (checked at compile time)
+    fn: Callable  # env -> tensor or number
+    const: float | None  # the value when the subtree uses no variable (checked at compile time)
     code: ast.expr  # the torch-code twin of this subtree, for display
 
 
-def compile_formula(text: str) -> Formula:
+@dataclass(frozen=True)
+class _Scope:
+    variables: tuple[str, ...]
+    functions: dict
+
+
+def _traced(env: dict, op: str, result, *operands):
+    trace = env.get(_TRACE)
+    if trace is not None and isinstance(result, torch.Tensor):
+        trace(op, result, operands)
+    return result
+
+
+def compile_formula(text: str, variables: tuple[str, ...] = VARIABLES,
+                    functions: dict[str, tuple[Callable, Callable]] | None = None) -> Formula:
     """Check `text` against the whitelist and compile it; raise InputError with a message for the learner.
+    `variables` are the names it may use; `functions` adds to the whitelist of FUNCTIONS.
 
     Example: compile_formula("x^2 + 3*y^2").code -> "x ** 2 + 3 * y ** 2"
     """
     source = (text or "").strip()
+    names = " and ".join(", ".join(variables).rsplit(", ", 1))
     if not source:
-        raise InputError("Type a formula in x and y, e.g. `x**2 + 3*y**2`.")
+        raise InputError(f"Type a formula in {names}, e.g. `{variables[0]}**2 + 3*{variables[-1]}**2`.")
     if len(source) > MAX_LENGTH:
         raise InputError(f"That formula has {len(source)} characters; at most {MAX_LENGTH} are allowed here.")
     if any(ord(c) < 32 for c in source):
@@ -89,29 +114,35 @@ def compile_formula(text: str) -> Formula:
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise InputError(f"That formula is too long ({nodes} parts; at most {MAX_NODES}).")
-    node = _compile(tree.body, 0)
+    scope = _Scope(tuple(variables), {**FUNCTIONS, **(functions or {})})
+    node = _compile(tree.body, 0, scope)
     if node.const is not None:
-        raise InputError("The formula uses neither x nor y, so there is nothing to optimise.")
-    return Formula(text=text, code=ast.unparse(node.code), fn=node.fn)
+        raise InputError("The formula uses neither x nor y, so there is nothing to optimise."
+                         if tuple(variables) == VARIABLES else f"The formula uses none of {names}.")
+    return Formula(text=text, code=ast.unparse(node.code), fn=node.fn, variables=tuple(variables))
 
 
-def _compile(node: ast.AST, depth: int) -> _Node:
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.USub: "-", ast.UAdd: "+"}
+
+
+def _compile(node: ast.AST, depth: int, scope: _Scope) -> _Node:
     if depth > MAX_DEPTH:
         raise InputError(f"The formula is nested too deeply (more than {MAX_DEPTH} levels).")
     if isinstance(node, ast.Constant):
         return _constant(node)
     if isinstance(node, ast.Name):
-        return _name(node)
+        return _name(node, scope)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _binary(node, depth)
+        return _binary(node, depth, scope)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        inner = _compile(node.operand, depth + 1)
+        inner = _compile(node.operand, depth + 1, scope)
         op = _UNARY[type(node.op)]
-        arg = inner.fn
-        return _Node(lambda x, y: op(arg(x, y)), _fold(op, inner.const), ast.UnaryOp(node.op, inner.code))
+        arg, symbol = inner.fn, _SYMBOLS[type(node.op)]
+        return _Node(lambda v: _traced(v, symbol, op(a := arg(v)), a), _fold(op, inner.const),
+                     ast.UnaryOp(node.op, inner.code))
     if isinstance(node, ast.Call):
-        return _call(node, depth)
-    raise InputError(_refusal(node))
+        return _call(node, depth, scope)
+    raise InputError(_refusal(node, scope))
 
 
 def _constant(node: ast.Constant) -> _Node:
@@ -122,52 +153,59 @@ def _constant(node: ast.Constant) -> _Node:
     if not abs(value) < MAX_CONSTANT:
         raise InputError(f"The number {value:.3g} is too large for this lab (at most {MAX_CONSTANT:.3g}).")
     number = float(value)  # Python floats only: integer arithmetic could grow without bound (9**9**9)
-    return _Node(lambda x, y: number, number, ast.Constant(value))
+    return _Node(lambda v: number, number, ast.Constant(value))
 
 
-def _name(node: ast.Name) -> _Node:
-    if node.id == "x":
-        return _Node(lambda x, y: x, None, ast.Name("x"))
-    if node.id == "y":
-        return _Node(lambda x, y: y, None, ast.Name("y"))
+def _name(node: ast.Name, scope: _Scope) -> _Node:
+    if node.id in scope.variables:
+        name = node.id
+        return _Node(lambda v: v[name], None, ast.Name(name))
     if node.id in CONSTANTS:
         number = CONSTANTS[node.id]
-        return _Node(lambda x, y: number, number, ast.Attribute(ast.Name("math"), node.id))
-    if node.id in FUNCTIONS:
-        raise InputError(f"`{node.id}` is a function: call it with brackets, e.g. `{node.id}(x)`.")
-    raise InputError(f"Unknown name `{node.id[:30]}`. A formula may use {_ALLOWED}.")
+        return _Node(lambda v: number, number, ast.Attribute(ast.Name("math"), node.id))
+    if node.id in scope.functions:
+        raise InputError(f"`{node.id}` is a function: call it with brackets, e.g. `{node.id}({scope.variables[0]})`.")
+    raise InputError(f"Unknown name `{node.id[:30]}`. A formula may use {_allowed(scope)}.")
 
 
-def _binary(node: ast.BinOp, depth: int) -> _Node:
-    left, right = _compile(node.left, depth + 1), _compile(node.right, depth + 1)
+def _binary(node: ast.BinOp, depth: int, scope: _Scope) -> _Node:
+    left, right = _compile(node.left, depth + 1, scope), _compile(node.right, depth + 1, scope)
     op = _BINARY[type(node.op)]
     if isinstance(node.op, ast.Pow) and right.const is not None and abs(right.const) > MAX_EXPONENT:
         raise InputError(f"The exponent {right.const:.3g} is too large (at most {MAX_EXPONENT} here).")
     const = None
     if left.const is not None and right.const is not None:
         const = _fold(op, left.const, right.const)
-    lf, rf = left.fn, right.fn
-    return _Node(lambda x, y: op(lf(x, y), rf(x, y)), const, ast.BinOp(left.code, node.op, right.code))
+    lf, rf, symbol = left.fn, right.fn, _SYMBOLS[type(node.op)]
+    return _Node(lambda v: _traced(v, symbol, op(a := lf(v), b := rf(v)), a, b), const,
+                 ast.BinOp(left.code, node.op, right.code))
 
 
-def _call(node: ast.Call, depth: int) -> _Node:
+def _call(node: ast.Call, depth: int, scope: _Scope) -> _Node:
     if not isinstance(node.func, ast.Name):
-        raise InputError(_refusal(node.func) if not isinstance(node.func, ast.Attribute)
+        raise InputError(_refusal(node.func, scope) if not isinstance(node.func, ast.Attribute)
                          else "Attribute access (a `.` after a name) is not allowed in a formula.")
     name = node.func.id
-    if name not in FUNCTIONS:
-        raise InputError(f"`{name[:30]}` is not an allowed function. Allowed: {', '.join(FUNCTIONS)}.")
+    if name not in scope.functions:
+        raise InputError(f"`{name[:30]}` is not an allowed function. Allowed: {', '.join(scope.functions)}.")
     if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-        raise InputError(f"`{name}()` takes exactly one plain argument, e.g. `{name}(x)`.")
-    inner = _compile(node.args[0], depth + 1)
-    tensor_fn, number_fn = FUNCTIONS[name]
+        raise InputError(f"`{name}()` takes exactly one plain argument, e.g. `{name}({scope.variables[0]})`.")
+    inner = _compile(node.args[0], depth + 1, scope)
+    tensor_fn, number_fn = scope.functions[name]
     arg = inner.fn
     if inner.const is not None:  # a plain number: use math, as torch functions take tensors
         value = _fold(number_fn, inner.const, name=name)
         code = ast.Call(ast.Name("abs") if name == "abs" else ast.Attribute(ast.Name("math"), name), [inner.code], [])
-        return _Node(lambda x, y: number_fn(arg(x, y)), value, code)
-    return _Node(lambda x, y: tensor_fn(arg(x, y)), None,
+        return _Node(lambda v: number_fn(arg(v)), value, code)
+    return _Node(lambda v: _traced(v, name, tensor_fn(a := arg(v)), a), None,
                  ast.Call(ast.Attribute(ast.Name("torch"), name), [inner.code], []))
+
+
+def _allowed(scope: _Scope) -> str:
+    if scope.variables == VARIABLES and scope.functions == FUNCTIONS:
+        return _ALLOWED
+    return (f"numbers, {', '.join(scope.variables)}, pi, e, `+ - * / **` (or `^`), parentheses and "
+            + ", ".join(scope.functions))
 
 
 def _fold(op: Callable, *args: float | None, name: str = "") -> float | None:
@@ -188,7 +226,7 @@ def _fold(op: Callable, *args: float | None, name: str = "") -> float | None:
     return float(value)
 
 
-def _refusal(node: ast.AST) -> str:
+def _refusal(node: ast.AST, scope: _Scope | None = None) -> str:
     """Why a node is not allowed, in the learner's words."""
     reasons = {
         ast.Attribute: "Attribute access (a `.` after a name) is not allowed in a formula.",
@@ -204,8 +242,8 @@ def _refusal(node: ast.AST) -> str:
         if isinstance(node, kind):
             return reason
     if isinstance(node, ast.BinOp | ast.UnaryOp):
-        return f"The operator in `{ast.unparse(node)[:30]}` is not allowed. A formula may use {_ALLOWED}."
+        return f"The operator in `{ast.unparse(node)[:30]}` is not allowed. A formula may use {(_allowed(scope) if scope else _ALLOWED)}."
     if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
                   | ast.GeneratorExp):
         return "Tuples, lists, sets, dicts and comprehensions are not allowed: a formula computes one number."
-    return f"`{type(node).__name__}` is not allowed in a formula. A formula may use {_ALLOWED}."
+    return f"`{type(node).__name__}` is not allowed in a formula. A formula may use {(_allowed(scope) if scope else _ALLOWED)}."

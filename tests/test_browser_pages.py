@@ -90,6 +90,16 @@ def choose(key: str, option: str):
     return act
 
 
+def type_into(key: str, text: str):
+    """Type new text into a text input with this key and press Enter."""
+    def act(page) -> str:
+        box = page.locator(f".st-key-{key} input")
+        box.fill(text)
+        box.press("Enter")
+        return f"{key} = {text!r}"
+    return act
+
+
 def draw_seven(page) -> str:
     """Draw a 7 on the canvas (the drawable-canvas component; Playwright's CSS reaches into its shadow root)."""
     box = page.locator('[class*="st-key-dd_canvas"] canvas').last.bounding_box()  # fabric.js's upper canvas
@@ -104,7 +114,8 @@ def draw_seven(page) -> str:
 
 # Lessons whose first slider is not their main control (or that have none): what to do instead.
 ACTIONS = {
-    "tensor_types": click_option("ty_op", "/"),  # true division: uint8 / 10 gives float32
+    "tensor_types": click_option("ty_op", "/"),
+    "autograd_graph": type_into("ag_vals", "0.9, 1.5, 0.1, 1.0"),  # another w: another output and gradients  # true division: uint8 / 10 gives float32
     "gather": click_option("ga_dim", "0"),  # the worked preset in Preset mode has no slider: gather along dim 0
     "creation_indexing": step_up("cr_seed"),  # Create part, randint: another seed draws other integers
     "combine_split": click_option("cs_dim", "1"),  # cat vs stack along dim 1 instead of 0

@@ -402,3 +402,23 @@ def test_losses_entropy_cross_entropy_and_kl(app):
     at.text_input(key="loss_q").set_value("1, 0, 0")
     rerun(at)
     assert any("never exactly 0" in e for e in errors(at))
+
+
+def test_autograd_graph_page_steps_and_matches_torch(app):
+    at = open_page(app, "pages/27_autograd_graph.py")
+    m = metrics(at)
+    assert m["out.grad_fn"] == "PowBackward0" and m["backward steps"] == "5"
+    grads = table(at, "torch.autograd.grad")
+    assert list(grads["replayed step by step"]) == pytest.approx(list(grads["torch.autograd.grad"]), rel=1e-12)
+    at.session_state["ag_step"] = 3
+    rerun(at)
+    assert any("TanhBackward0" in md.value and "Step 3 of 5" in md.value for md in at.markdown)
+    at.text_input(key="ag_expr").set_value("x*x + x")
+    at.text_input(key="ag_vars").set_value("x")
+    at.text_input(key="ag_vals").set_value("3")
+    at.text_input(key="ag_req").set_value("x")
+    rerun(at)
+    assert list(table(at, "torch.autograd.grad")["torch.autograd.grad"]) == [7.0]
+    at.text_input(key="ag_expr").set_value("__import__('os')")
+    rerun(at)
+    assert errors(at) and at.session_state["ag_vals"] == "3"

@@ -59,6 +59,8 @@ SECTIONS: dict[str, list[Lesson]] = {
                "A hand-derived gradient and torch.optim fit the same line.", prefix="lr"),
         Lesson("pages/25_backprop.py", "Chain rule & backprop", ":material/account_tree:",
                "Manual gradients next to .grad; retain_graph; forgetting zero_grad.", prefix="bp"),
+        Lesson("pages/27_autograd_graph.py", "Autograd graph", ":material/account_tree:",
+               "The graph autograd records, and the backward pass through it one node at a time.", prefix="ag"),
         Lesson("pages/26_from_scratch.py", "From scratch to nn.Module", ":material/stairs:",
                "One network trained five ways: by hand, autograd, autograd.Function, nn.Sequential, torch.optim.",
                prefix="fs", parts="fs_part"),
