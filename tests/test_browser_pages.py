@@ -91,11 +91,11 @@ def choose(key: str, option: str):
 
 
 def type_into(key: str, text: str):
-    """Type new text into a text input with this key and press Enter."""
+    """Type new text into a text input (or area) with this key and submit it."""
     def act(page) -> str:
-        box = page.locator(f".st-key-{key} input")
+        box = page.locator(f".st-key-{key}").locator("input, textarea")
         box.fill(text)
-        box.press("Enter")
+        box.press("Control+Enter" if box.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
         return f"{key} = {text!r}"
     return act
 
@@ -115,6 +115,7 @@ def draw_seven(page) -> str:
 # Lessons whose first slider is not their main control (or that have none): what to do instead.
 ACTIONS = {
     "tensor_types": click_option("ty_op", "/"),
+    "puzzles": type_into("pz_a_outer", "a[:, None] * b[None, :]"),  # solved: the count goes up
     "autograd_graph": type_into("ag_vals", "0.9, 1.5, 0.1, 1.0"),  # another w: another output and gradients  # true division: uint8 / 10 gives float32
     "gather": click_option("ga_dim", "0"),  # the worked preset in Preset mode has no slider: gather along dim 0
     "creation_indexing": step_up("cr_seed"),  # Create part, randint: another seed draws other integers

@@ -533,3 +533,17 @@ def test_classic_image_batches_fit(app):
 
 def fmt(shape) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def test_puzzles_page_checks_answers_and_counts_solved(app):
+    at = open_page(app, "pages/16_puzzles.py")
+    assert metrics(at)["solved"] == "0 of 16"
+    at.text_area(key="pz_a_outer").set_value("a[:, None] + b[None, :]")
+    rerun(at)
+    assert any("values differ" in e.value for e in at.error) and len(at.get("plotly_chart")) >= 3
+    at.text_area(key="pz_a_outer").set_value("a[:, None] * b[None, :]")
+    rerun(at)
+    assert at.success and metrics(at)["solved"] == "1 of 16"
+    at.text_area(key="pz_a_outer").set_value("__import__('os')")
+    rerun(at)
+    assert errors(at) and metrics(at)["solved"] == "0 of 16"

@@ -45,6 +45,8 @@ SECTIONS: dict[str, list[Lesson]] = {
                "cat vs stack, split and chunk, with the shape algebra.", prefix="cs", parts="cs_part"),
         Lesson("pages/15_math.py", "Math & statistics", ":material/functions:",
                "matmul with batch broadcasting, clamp, norm, reductions, where.", prefix="ma", parts="ma_part"),
+        Lesson("pages/16_puzzles.py", "Tensor puzzles", ":material/extension:",
+               "Loops to rewrite as one expression: broadcasting, indexing, arange, where.", prefix="pz"),
     ],
     "Functions & gradients": [
         Lesson("pages/20_activations.py", "Activations", ":material/show_chart:",
