@@ -296,3 +296,19 @@ def test_shared_links_open_lessons_with_their_settings(streamlit_server, page):
     assert shows(lambda: metric_value(page, "Parameters").first.inner_text(), params) == params
     assert {k: v for k, v in query(page).items() if k != "session"} == link  # not the private token
     assert_clean(page, "training_studio link")
+
+
+@pytest.mark.browser
+def test_a_teachers_link_hides_and_locks_controls(streamlit_server, page):
+    since = log_size(streamlit_server)
+    open_lesson(page, streamlit_server, "math", "?ma_part=norm&ma_p=1&hide=ma_seed,ma_xshape&lock=ma_p,ma_part")
+    settle(page)
+    assert not page.locator(".st-key-ma_seed").is_visible() and page.locator(".st-key-ma_p").is_visible()
+    locked = page.locator(".st-key-ma_p").evaluate("e => getComputedStyle(e).pointerEvents")
+    assert locked == "none"
+    assert "hide=ma_seed" in page.url  # the share link keeps the exercise
+    page.get_by_role("button", name="Show the full lesson").click()
+    assert shows(lambda: page.locator(".st-key-ma_seed").is_visible(), True)
+    assert "hide=" not in page.url
+    assert_clean(page, "math")
+    assert log_errors(streamlit_server, since) == []

@@ -227,6 +227,49 @@ def bind(params: dict[str, Param], *, persisted: bool = False) -> None:
     if rejected:
         st.info("Some values in the link were not valid and were reset to their defaults: " + "; ".join(rejected),
                 icon=":material/link_off:")
+    _teacher(params, lesson)
+
+
+TEACHER = ("hide", "lock")  # query keys of a teacher's link: controls not shown / shown but fixed
+_FULL = "_links_full"  # session-state set: lessons whose learner chose the full lesson over the teacher's link
+
+
+def teacher_keys(params: dict[str, Param]) -> tuple[list[str], list[str]]:
+    """The bound keys a link hides and locks: `hide=ma_seed,ma_p&lock=ma_part` (unknown keys are ignored)."""
+    out = []
+    for name in TEACHER:
+        wanted = [k.strip() for k in (st.query_params.get(name) or "").split(",")]
+        out.append([k for k in wanted if k in params])
+    return out[0], out[1]
+
+
+def _teacher(params: dict[str, Param], lesson) -> None:
+    """A teacher's link: hidden controls are not shown, locked ones are shown greyed and keep the link's value (set
+    again on every run, so no keyboard or stale click can change them); the learner can go back to the full lesson."""
+    hidden, locked = teacher_keys(params)
+    page = getattr(lesson, "path", "")
+    if not (hidden or locked) or page in st.session_state.get(_FULL, set()):
+        return
+    for key in locked:
+        raw = st.query_params.get(key)
+        try:
+            st.session_state[key] = params[key].parse(raw) if raw is not None else params[key].default
+        except (ValueError, TypeError):
+            st.session_state[key] = params[key].default
+    rules = [f".st-key-{k} {{display: none !important;}}" for k in hidden]  # keys: this lesson's own identifiers
+    rules += [f".st-key-{k} {{pointer-events: none; opacity: 0.5;}}" for k in locked]
+    st.html("<style>" + " ".join(rules) + "</style>")
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info("Some settings were fixed by your teacher's link"
+            + (f" ({len(hidden)} hidden" if hidden else " (") + (", " if hidden and locked else "")
+            + (f"{len(locked)} locked" if locked else "") + ").", icon=":material/school:")
+    prefix = getattr(lesson, "prefix", "") or "links"
+    if c2.button("Show the full lesson", key=f"{prefix}_full_lesson"):
+        st.session_state.setdefault(_FULL, set()).add(page)
+        for name in TEACHER:
+            if name in st.query_params:
+                del st.query_params[name]
+        st.rerun()
 
 
 def publish(params: dict[str, Param]) -> None:
