@@ -12,7 +12,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st
 
 from ui import links, nav
-from ui.common import run_page
+from ui.common import notebook_button, run_page
 from ui.session_models import keep_runs, watch_session
 
 st.set_page_config(page_title="PyTorch Lab", page_icon=":material/local_fire_department:", layout="wide")
@@ -37,5 +37,6 @@ else:
     run_page(page)
     with share:
         links.share_button()
+        notebook_button(nav.by_url(page.url_path))
 keep_runs()  # a reloaded tab finds this session's training runs again
 watch_session()  # when the tab closes, what its session left is given back

@@ -4,6 +4,7 @@ screenshot is kept; a short MNIST run whose loss curve grows live; shared links 
 Screenshots go to test-output/screenshots/<lesson url>.png (scripts/screenshots.py copies some into docs/).
 """
 
+import json
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -312,3 +313,15 @@ def test_a_teachers_link_hides_and_locks_controls(streamlit_server, page):
     assert "hide=" not in page.url
     assert_clean(page, "math")
     assert log_errors(streamlit_server, since) == []
+
+
+@pytest.mark.browser
+def test_the_notebook_download_holds_the_lessons_code(streamlit_server, page):
+    open_lesson(page, streamlit_server, "broadcasting", "?bc_a=3,1,5")
+    settle(page)
+    with page.expect_download() as download:
+        page.locator(".st-key-bc_notebook").get_by_role("button").click()
+    nb = json.loads(download.value.path().read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert nb["nbformat"] == 4 and "import torch" in code and "(3, 1, 5)" in code  # the link's shape
+    assert "bc_a=3,1,5" in "".join(nb["cells"][0]["source"])

@@ -8,7 +8,7 @@ from typing import NoReturn
 import streamlit as st
 
 from core.system import SetupError
-from ui import links, nav
+from ui import links, nav, plots
 
 log = logging.getLogger("pytorch_lab")
 
@@ -30,6 +30,8 @@ def run_page(page) -> None:
     Whatever way the lesson's run ends, the settings it bound go to the URL (ui.links.finish).
     """
     _inside.page = True
+    _inside.panels, _inside.text = [], ("", "")
+    plots.capture(True)
     links.begin(nav.by_url(getattr(page, "url_path", "")))
     try:
         page.run()
@@ -48,7 +50,30 @@ def run_page(page) -> None:
         )
     finally:
         _inside.page = False
+        st.session_state[NOTEBOOK] = (_inside.text, list(_inside.panels), plots.capture(False),
+                                      dict(st.query_params))
         links.finish()
+
+
+NOTEBOOK = "_notebook_parts"  # session state: (title, intro), code panels, first figure, link of the last lesson run
+
+
+def notebook_button(lesson) -> None:
+    """A "Notebook" download of the lesson as it is now; the file is written only when clicked."""
+    from core import notebook
+
+    (title, intro), codes, fig, query = st.session_state.get(NOTEBOOK, (("", ""), [], None, {}))
+    if not codes:
+        return
+    settings = {k: v for k, v in query.items() if k not in links.PRIVATE}
+
+    def data() -> bytes:
+        return notebook.build(title or lesson.title, intro, settings, codes,
+                              fig.to_json() if fig is not None else None)
+
+    st.download_button("Notebook", data, file_name=notebook.file_name(lesson.url), mime="application/x-ipynb+json",
+                       icon=":material/download:", key=f"{lesson.prefix}_notebook",
+                       help="This lesson as a Jupyter notebook: its code with these settings, and its first figure")
 
 
 MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~:$&/=")
@@ -63,6 +88,7 @@ def escape_markdown(text: str) -> str:
 
 def header(title: str, intro: str) -> None:
     """Lesson title and a short paragraph on what the learner will see."""
+    _inside.text = (title, intro)
     st.title(title)
     st.markdown(intro)
 
@@ -83,5 +109,7 @@ def fail(message: str) -> NoReturn:
 
 def code_panel(code: str, *, title: str = "PyTorch code that ran", expanded: bool = False) -> None:
     """The exact PyTorch code behind the picture, copyable (st.code has a copy button)."""
+    if getattr(_inside, "page", False):
+        _inside.panels.append(code.strip("\n") + "\n")
     with st.expander(title, expanded=expanded, icon=":material/code:"):
         st.code(code.strip("\n"), language="python")

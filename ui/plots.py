@@ -9,6 +9,7 @@ PYLAB_VALIDATE_FIGURES=1) figures are validated, which yields the same JSON and 
 import html
 import os
 import sys
+import threading
 from functools import cache
 
 import numpy as np
@@ -42,6 +43,22 @@ def _look(height: int | None, title: str | None) -> dict:
     return look
 
 
+_built = threading.local()  # the first figure a lesson's run builds (for its notebook), while run_page captures
+
+
+def capture(on: bool) -> go.Figure | None:
+    """Start capturing the first figure built in this script run (on=True), or stop and return it."""
+    first = getattr(_built, "first", None)
+    _built.on, _built.first = on, None
+    return first
+
+
+def _keep(fig: go.Figure) -> go.Figure:
+    if getattr(_built, "on", False) and getattr(_built, "first", None) is None:
+        _built.first = fig
+    return fig
+
+
 def figure(data=(), layout: dict | None = None, *, height: int | None = None, title: str | None = None,
            frames: list[dict] | None = None) -> go.Figure:
     """A figure from plain dicts with the app's look (template, margins, legend on top, title on the left).
@@ -56,7 +73,7 @@ def figure(data=(), layout: dict | None = None, *, height: int | None = None, ti
     spec = {"data": list(data), "layout": merged}
     if frames:
         spec["frames"] = frames
-    return go.Figure(spec, _validate=VALIDATE)
+    return _keep(go.Figure(spec, _validate=VALIDATE))
 
 
 def style(fig: go.Figure, *, height: int = 360, title: str | None = None) -> go.Figure:
@@ -65,7 +82,7 @@ def style(fig: go.Figure, *, height: int = 360, title: str | None = None) -> go.
     look.setdefault("title", {})
     fig.update_layout(**look)
     fig.layout.template = template()
-    return fig
+    return _keep(fig)
 
 
 def tensor_heatmap(values, *, title: str | None = None, highlight=None, fmt: str = ".2f",
