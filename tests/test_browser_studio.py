@@ -89,6 +89,8 @@ def pause_unless_finished(page, steps: list[int], errors: list[str], timeout_s: 
         state = watch(page, steps, errors)
         if state == "finished":
             return False
+        if state == "paused":  # a click that paused the run, though playwright reported it late
+            return True
         if pause.is_enabled():
             try:
                 pause.click(timeout=2000)
