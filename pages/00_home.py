@@ -29,6 +29,7 @@ SECTION_TEXT = {
     "Tensors": "The operations that confuse learners most, drawn cell by cell.",
     "Functions & gradients": "Functions and their gradients, both computed by autograd.",
     "Optimization": "The real `torch.optim` optimizers racing across 2D landscapes.",
+    "Playground": "A small network learning 2D points, every neuron drawn, in the spirit of TensorFlow Playground.",
     "Networks": "What a network is made of: convolution, pooling, normalisation, dropout, architectures.",
     "Training": "Train real models on MNIST and CIFAR-10 and look inside them.",
 }

@@ -163,7 +163,12 @@ class Text(Param):
 
 def begin(lesson) -> None:
     """A lesson's run starts (called by app.py's run_page): bind checks keys against `lesson.prefix`."""
-    _run.lesson, _run.params = lesson, {}
+    _run.lesson, _run.params, _run.hidden = lesson, {}, set()
+
+
+def hidden(key: str) -> bool:
+    """Whether a teacher's link hides this bound control (a page draws its companions, e.g. buttons, accordingly)."""
+    return key in getattr(_run, "hidden", set())
 
 
 def finish() -> None:
@@ -172,7 +177,7 @@ def finish() -> None:
         if getattr(_run, "params", None):
             publish(_run.params)
     finally:
-        _run.lesson, _run.params = None, {}
+        _run.lesson, _run.params, _run.hidden = None, {}, set()
 
 
 def _legacy_query(key: str) -> str | None:
@@ -234,22 +239,25 @@ TEACHER = ("hide", "lock")  # query keys of a teacher's link: controls not shown
 _FULL = "_links_full"  # session-state set: lessons whose learner chose the full lesson over the teacher's link
 
 
-def teacher_keys(params: dict[str, Param]) -> tuple[list[str], list[str]]:
-    """The bound keys a link hides and locks: `hide=ma_seed,ma_p&lock=ma_part` (unknown keys are ignored)."""
+def teacher_keys(params: dict[str, Param], prefix: str = "") -> tuple[list[str], list[str]]:
+    """The bound keys a link hides and locks: `hide=ma_seed,ma_p&lock=ma_part`, or without the lesson's prefix
+    (`hide=seed,p`); unknown keys are ignored."""
     out = []
     for name in TEACHER:
         wanted = [k.strip() for k in (st.query_params.get(name) or "").split(",")]
-        out.append([k for k in wanted if k in params])
+        keys = [k if k in params else f"{prefix}_{k}" for k in wanted if k]
+        out.append(list(dict.fromkeys(k for k in keys if k in params)))
     return out[0], out[1]
 
 
 def _teacher(params: dict[str, Param], lesson) -> None:
     """A teacher's link: hidden controls are not shown, locked ones are shown greyed and keep the link's value (set
     again on every run, so no keyboard or stale click can change them); the learner can go back to the full lesson."""
-    hidden, locked = teacher_keys(params)
+    hidden, locked = teacher_keys(params, getattr(lesson, "prefix", "") or "")
     page = getattr(lesson, "path", "")
     if not (hidden or locked) or page in st.session_state.get(_FULL, set()):
         return
+    _run.hidden = set(hidden)
     for key in locked:
         raw = st.query_params.get(key)
         try:

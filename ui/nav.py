@@ -73,6 +73,11 @@ SECTIONS: dict[str, list[Lesson]] = {
         Lesson("pages/31_basins.py", "Basins of attraction", ":material/blur_on:",
                "Colour every start point by the minimum it reaches.", prefix="bs"),
     ],
+    "Playground": [
+        Lesson("pages/35_playground.py", "Neural network playground", ":material/bubble_chart:",
+               "A small network learns 2D points live: every neuron's map, your own points, export as code.",
+               prefix="pg"),
+    ],
     "Networks": [
         Lesson("pages/40_convolution.py", "Convolution arithmetic", ":material/filter_center_focus:",
                "Output sizes, parameters, and the kernel sliding over the input.", prefix="cv"),
