@@ -31,6 +31,7 @@ SECTION_TEXT = {
     "Optimization": "The real `torch.optim` optimizers racing across 2D landscapes.",
     "Playground": "A small network learning 2D points, every neuron drawn, in the spirit of TensorFlow Playground.",
     "Networks": "What a network is made of: convolution, pooling, normalisation, dropout, architectures.",
+    "Sequences & attention": "Embeddings, recurrent networks, attention and a tiny transformer trained live.",
     "Training": "Train real models on MNIST and CIFAR-10 and look inside them.",
 }
 

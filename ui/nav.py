@@ -110,6 +110,20 @@ SECTIONS: dict[str, list[Lesson]] = {
         Lesson("pages/52_draw_digit.py", "Draw a digit", ":material/draw:",
                "Draw a digit and watch an MNIST model classify it live.", prefix="dd"),
     ],
+    "Sequences & attention": [
+        Lesson("pages/60_embeddings.py", "Embeddings & positions", ":material/tag:",
+               "nn.Embedding is a lookup (= one-hot @ W); sinusoidal and learned positional encodings.",
+               prefix="em", parts="em_part"),
+        Lesson("pages/61_recurrent.py", "Recurrent networks", ":material/replay:",
+               "nn.RNN, LSTM and GRU on toy sequences: hidden state over time, vanishing gradients, gate shapes.",
+               prefix="rn", parts="rn_part"),
+        Lesson("pages/62_attention.py", "Attention by hand", ":material/center_focus_strong:",
+               "Q, K, V, scores, the causal mask and softmax, equal to scaled_dot_product_attention.",
+               prefix="at"),
+        Lesson("pages/63_tiny_transformer.py", "A tiny transformer", ":material/auto_awesome:",
+               "A character-level transformer trained live; its attention per head; sampling token by token.",
+               prefix="tt"),
+    ],
 }
 
 HOME = Lesson("pages/00_home.py", "Home", ":material/home:", "What each section teaches.")
