@@ -38,7 +38,7 @@ PARAMS = {
     "pg_discretize": links.Bool(False),
 }
 TICK_S = 0.2  # a live update while it plays
-TRAIN_S = 0.06  # training per update: whole epochs for about this long
+TRAIN_S = 0.05  # training per update: whole epochs for about this long
 
 links.bind(PARAMS)
 ss = st.session_state
@@ -169,7 +169,8 @@ def live() -> None:
         ss["pg_big"] = parts.node_choice(picked[0], play) or ss.get("pg_big", "output")
         st.rerun(scope="fragment")
     # the state now, not the closure's: a timer tick may still come after Pause, before the page's full run
-    if ss.get("pg_playing", False) and not play.status and play.lock.acquire(blocking=False):
+    training = ss.get("pg_playing", False) and not play.status
+    if training and play.lock.acquire(blocking=False):
         try:
             play.train_for(TRAIN_S, parts.settings())
         finally:
@@ -199,8 +200,12 @@ def live() -> None:
         m[3].metric("Test loss", f"{last.test_loss:.3f}")
         if play.status:
             st.error(play.status, icon=":material/local_fire_department:")
-        st.plotly_chart(figures.boundary(output_rgb, play.points, play.n_classes, show_test=ss["pg_show_test"]),
-                        key=map_key, on_select="rerun", selection_mode="points", config={"displayModeBar": False})
+        # While it plays the map is not clickable: its click grid would be redrawn at every update for nothing
+        st.plotly_chart(figures.boundary(output_rgb, play.points, play.n_classes, show_test=ss["pg_show_test"],
+                                         clickable=not training), key=map_key, on_select="rerun",
+                        selection_mode="points", config={"displayModeBar": False})
+        if training:
+            st.caption("Pause to add or remove points by clicking the map.")
         st.plotly_chart(figures.losses(play.history, play.regression), key="pg_loss_fig",
                         config={"displayModeBar": False})
         st.caption(f"{play.parameter_count()} parameters · {len(play.inputs)} training points · "

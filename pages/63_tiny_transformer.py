@@ -136,7 +136,7 @@ def live() -> None:
     k[1].metric("Loss", f"{trainer.losses[-1]:.3f}" if trainer.losses else "-")
     k[2].metric("Exact accuracy" if task else "Parameters", (f"{ss['tt_acc'][-1][1]:.0%}" if ss["tt_acc"] else "-")
                 if task else f"{trainer.n_params:,}")
-    k[3].metric("Steps / s", f"{trainer.steps_per_second:.1f}")
+    k[3].metric("Speed", f"{trainer.steps_per_second:.1f} steps/s")
     k[4].metric("Parameters" if task else "Vocabulary", f"{trainer.n_params:,}" if task else f"{len(data.vocab)}")
     st.plotly_chart(figures.losses(trainer.losses, ss["tt_acc"]), key="tt_loss_fig")
 
