@@ -75,3 +75,26 @@ def test_a_teachers_link_hides_controls_by_their_short_names():
     css = " ".join(h.proto.body for h in at.get("html"))
     assert ".st-key-pg_optimizer {display: none" in css and ".st-key-pg_features {display: none" in css
     assert not [b for b in at.button if b.key == "pg_layer_add"]  # the layer buttons go with the layer box
+
+
+@pytest.mark.parametrize("settings", [
+    {"pg_data": "bumps", "pg_layers": "8,8,8,8,8,8", "pg_bn": True, "pg_act": "gelu"},
+    {"pg_data": "arms", "pg_classes": 5, "pg_layers": "", "pg_features": ["sin(x1)"], "pg_discretize": True},
+    {"pg_data": "blobs", "pg_reg": "L1", "pg_rate": 0.01, "pg_optimizer": "rmsprop", "pg_momentum": 0.9},
+])
+def test_every_kind_of_problem_draws_and_steps(app, settings):
+    at = open_page(app, PAGE)
+    for key, value in settings.items():
+        at.session_state[key] = value
+    rerun(at)
+    at.button(key="pg_step_button").click()
+    rerun(at)
+    play = at.session_state["pg_play"]
+    assert play.epoch == 1 and not errors(at)
+    assert play.net.hidden == parts_layers(settings.get("pg_layers", "4,2"))
+    accuracy = metrics(at)["Test accuracy"]
+    assert accuracy == ("-" if play.regression else f"{play.history[-1].test_acc:.0%}")
+
+
+def parts_layers(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(",") if v)
