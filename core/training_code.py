@@ -12,7 +12,8 @@ _LOADERS = {"mnist": ("core.mnist", "load_mnist()"), "fashion-mnist": ("core.mni
 
 
 def _optimizer_code(cfg: TrainConfig) -> str:
-    wd = f", weight_decay={cfg.weight_decay:g}" if cfg.weight_decay else ""
+    # AdamW's own default weight_decay is 0.01, not 0: the script writes it whenever it is not the default's 0
+    wd = f", weight_decay={cfg.weight_decay:g}" if cfg.weight_decay or cfg.optimizer == "adamw" else ""
     if cfg.optimizer == "sgd":
         nesterov = ", nesterov=True" if cfg.nesterov and cfg.momentum > 0 else ""
         return f"torch.optim.SGD(model.parameters(), lr={cfg.lr:g}, momentum={cfg.momentum:g}{nesterov}{wd})"

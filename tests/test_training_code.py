@@ -49,3 +49,16 @@ def test_sequential_code_builds_the_same_network(arch):
         x = torch.randn(2, 3, 32, 32)
         assert torch.allclose(seq(x), model(x), atol=1e-5)
     assert sequential_code(build_model(default_config("resnet", 3, 32))) is None  # skip connections
+
+
+def test_adamw_with_no_weight_decay_is_written_out():
+    """torch.optim.AdamW defaults to weight_decay=0.01: the panel must say 0 when the run used 0."""
+    from core.training import TrainConfig, make_optimizer
+    from core.training_code import _optimizer_code
+
+    cfg = TrainConfig("adamw", lr=1e-3, weight_decay=0.0)
+    model = torch.nn.Linear(2, 2)
+    scope = {"torch": torch, "model": model}
+    exec(f"optimizer = {_optimizer_code(cfg)}", scope)  # noqa: S102 (the app's own generated code)
+    written = scope["optimizer"]
+    assert written.defaults["weight_decay"] == make_optimizer(model.parameters(), cfg).defaults["weight_decay"] == 0
