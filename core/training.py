@@ -220,6 +220,7 @@ class Trainer:
         self._bad_epochs = 0
         self.first_loss: float | None = None  # the loss of the first batch, and the largest since
         self.peak_loss = 0.0
+        self.recorder = None  # optional: `.after_step(lr)` is called after every optimizer step (core.recorder)
 
     @property
     def status(self) -> str:
@@ -310,6 +311,8 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         lr = self.optimizer.param_groups[0]["lr"]
+        if self.recorder is not None:
+            self.recorder.after_step(lr)
         self.scheduler.step()
         self.step += 1
         correct = (logits.argmax(1) == y).sum().item()
