@@ -107,6 +107,9 @@ SECTIONS: dict[str, list[Lesson]] = {
         Lesson("pages/53_data_pipeline.py", "Data pipeline", ":material/conveyor_belt:",
                "torchvision datasets, transforms and augmentations, DataLoader batches, your own Dataset.",
                prefix="dp", parts="dp_part"),
+        Lesson("pages/54_inside_training.py", "See inside training", ":material/troubleshoot:",
+               "Distributions per layer over time, a learning-rate finder, initialisation vs depth, one step in "
+               "slow motion, why the model said 7, the model's map of the data.", prefix="it", parts="it_part"),
         Lesson("pages/52_draw_digit.py", "Draw a digit", ":material/draw:",
                "Draw a digit and watch an MNIST model classify it live.", prefix="dd"),
     ],
