@@ -24,7 +24,7 @@ from core.embeddings import sinusoidal
 from core.parsing import InputError, quoted
 
 MAX_TOKENS = 16
-WORD = re.compile(r"[^\s]{1,20}")
+WORD = re.compile(r"[\w'’.,!?-]{1,20}")  # words: letters, digits and light punctuation (no markup)
 
 
 def parse_tokens(text: str, max_tokens: int = MAX_TOKENS) -> tuple[str, ...]:
@@ -36,7 +36,8 @@ def parse_tokens(text: str, max_tokens: int = MAX_TOKENS) -> tuple[str, ...]:
         raise InputError(f"{len(words)} words is more than this lesson draws (at most {max_tokens}).")
     for w in words:
         if not WORD.fullmatch(w):
-            raise InputError(f"{quoted(w)} is too long for a token: at most 20 characters per word.")
+            raise InputError(f"{quoted(w)} is not a word this lesson takes: letters, digits and ' . , ! ? - only, "
+                             "at most 20 characters per word.")
     return tuple(words)
 
 

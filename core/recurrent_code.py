@@ -1,8 +1,19 @@
 """The code panels of the recurrent lesson: the training run of core.recurrent as a standalone script (same
-generators, same order of operations, so it prints the page's numbers), and the gradient through time."""
+generators, same order of operations, so it prints the page's numbers), the gradient through time, and one LSTM
+step gate by gate."""
 
 from core.curves import printed
-from core.recurrent import CELLS, ECHO_SYMBOLS, FlowConfig, GradFlow, SeqConfig, SeqRun, task_sizes
+from core.recurrent import (
+    CELLS,
+    ECHO_SYMBOLS,
+    FlowConfig,
+    GradFlow,
+    LSTMStep,
+    ParamShape,
+    SeqConfig,
+    SeqRun,
+    task_sizes,
+)
 
 _DATA = {
     "sum": """def make_batch(batch, g):
@@ -107,4 +118,33 @@ loss = F.cross_entropy(head(h[:, -1]), y_last, reduction="sum")  # the loss at t
 loss.backward()
 norms = x.grad.norm(dim=2).mean(0).flip(0)  # (T,) |d loss / d x_t| by distance T-1-t
 print(f"{{norms[1].item():.3e}} {{norms[{far}].item():.3e}}")  # {expected}
+"""
+
+
+def lstm_code(input_size: int, hidden: int, seed: int, shapes: list[ParamShape], step: LSTMStep) -> str:
+    """nn.LSTM's parameters and one step gate by gate (core.recurrent.lstm_step's weights and inputs) as a script."""
+    listed = [(row.name, row.torch_shape) for row in shapes]
+    return f"""import torch
+from torch import nn
+
+I, H = {input_size}, {hidden}
+lstm = nn.LSTM(I, H)
+g_init = torch.Generator().manual_seed({seed})
+with torch.no_grad():  # torch's default range U(-1/sqrt(H), 1/sqrt(H)), from a seeded generator
+    for p in lstm.parameters():
+        p.uniform_(-H ** -0.5, H ** -0.5, generator=g_init)
+print([(name, tuple(p.shape)) for name, p in lstm.named_parameters()])  # {listed}
+
+gen = torch.Generator().manual_seed({seed + 1})
+x, h0, c0 = (torch.randn(n, generator=gen) for n in (I, H, H))  # one input, the previous h and c
+with torch.no_grad():
+    z = lstm.weight_ih_l0 @ x + lstm.bias_ih_l0 + lstm.weight_hh_l0 @ h0 + lstm.bias_hh_l0  # (4H,)
+    zi, zf, zg, zo = z.chunk(4)  # rows 0:H, H:2H, 2H:3H, 3H:4H: the gates i, f, g, o
+    i, f, g, o = zi.sigmoid(), zf.sigmoid(), zg.tanh(), zo.sigmoid()
+    c = f * c0 + i * g  # keep some of the old cell, add some of the candidate
+    h = o * c.tanh()  # show some of the cell
+    _, (h_t, c_t) = lstm(x[None, None], (h0[None, None], c0[None, None]))  # nn.LSTM's own step: (1, 1, H)
+print([round(v, 4) for v in h.tolist()])  # {[round(v, 4) for v in step.h.tolist()]}
+diff = max((h - h_t[0, 0]).abs().max().item(), (c - c_t[0, 0]).abs().max().item())
+print(diff < 1e-6)  # {step.max_difference < 1e-6}
 """

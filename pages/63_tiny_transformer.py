@@ -16,7 +16,7 @@ DATA = {"sort": "Sort the letters", "reverse": "Reverse the letters", "add": "Ad
         "docs": "Python's documentation (text)", "text": "Your own text"}
 PARAMS = {
     "tt_data": links.Choice("sort", options=tuple(DATA)),
-    "tt_length": links.Int(6, 1, 16),
+    "tt_length": links.Int(8, 1, 16),
     "tt_letters": links.Int(10, 2, 26),
     "tt_context": links.Choice(64, options=(16, 32, 64, 128)),
     "tt_layers": links.Int(2, 1, 2),
