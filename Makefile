@@ -27,6 +27,9 @@ bench:  # the figures in BENCHMARKS.md (about 30 minutes on 2 cores; chromium ne
 	.venv/bin/python benchmarks/bench_pages.py --reruns 10
 	.venv/bin/python benchmarks/bench_optim2d.py
 	.venv/bin/python benchmarks/bench_pipeline.py
+	.venv/bin/python benchmarks/bench_playground.py --browser
+	.venv/bin/python benchmarks/bench_transformer.py --recurrent
+	.venv/bin/python benchmarks/bench_recorder.py all
 	.venv/bin/python benchmarks/bench_worst_links.py
 	.venv/bin/python benchmarks/bench_memory.py
 	.venv/bin/python benchmarks/bench_browser.py

@@ -4,6 +4,7 @@ from core import playground_data
 from core.parsing import InputError
 from core.playground import ACTIVATIONS, INITS, OPTIMIZERS, NetConfig, Playground
 from core.playground_code import export_code
+from core.shared_server import shared
 from ui import figures_playground as figures
 from ui import links
 from ui import playground_parts as parts
@@ -37,8 +38,8 @@ PARAMS = {
     "pg_show_test": links.Bool(True),
     "pg_discretize": links.Bool(False),
 }
-TICK_S = 0.2  # a live update while it plays
-TRAIN_S = 0.05  # training per update: whole epochs for about this long
+TICK_S = 0.25 if shared() else 0.1  # a live update while it plays; fewer on a shared server, so a class fits its cores
+TRAIN_S = 0.04  # training per update: whole epochs for about this long
 
 links.bind(PARAMS)
 ss = st.session_state
