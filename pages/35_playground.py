@@ -167,7 +167,7 @@ def live() -> None:
     picked = getattr(getattr(ss.get(net_key), "selection", None), "points", None)
     if picked:
         ss["pg_node_clicks"] = ss.get("pg_node_clicks", 0) + 1
-        ss["pg_big"] = parts.node_choice(picked[0], play) or ss.get("pg_big", "output")
+        ss["pg_big"] = parts.node_choice(picked[0], play) or ss.get("pg_big", "none")
         st.rerun(scope="fragment")
     # the state now, not the closure's: a timer tick may still come after Pause, before the page's full run
     training = ss.get("pg_playing", False) and not play.status
@@ -189,10 +189,11 @@ def live() -> None:
                         config={"displayModeBar": False})
         options = parts.big_options(play)
         if ss.get("pg_big") not in options:
-            ss["pg_big"] = "output"
-        choice = st.selectbox("Large map (or click a neuron above)", options, key="pg_big", format_func=options.get)
-        st.plotly_chart(parts.big_map(play, maps, choice, output_rgb), key="pg_big_fig",
-                        config={"displayModeBar": False})
+            ss["pg_big"] = "none"
+        choice = st.selectbox("Large map of", options, key="pg_big", format_func=options.get)
+        if choice != "none":  # drawn on request: every picture redrawn costs the browser time at each update
+            st.plotly_chart(parts.big_map(play, maps, choice, output_rgb), key="pg_big_fig",
+                            config={"displayModeBar": False})
     with out_col:
         m = st.columns(2) + st.columns(2)
         m[0].metric("Epoch", f"{last.epoch:,}", help=f"{play.steps:,} optimizer steps")

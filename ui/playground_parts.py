@@ -135,7 +135,7 @@ def settings() -> Settings:
 
 def big_options(play: Playground) -> dict[str, str]:
     """What the large map can show: the output, each feature, each neuron."""
-    out = {"output": "the output"}
+    out = {"none": "none (click a neuron above)", "output": "the output"}
     out.update({f"f{i}": f"feature {name}" for i, name in enumerate(play.net.features)})
     for layer, width in enumerate(play.net.hidden, start=1):
         out.update({f"n{layer}_{i}": f"layer {layer}, neuron {i + 1}" for i in range(width)})
