@@ -212,7 +212,9 @@ def large_map(values: torch.Tensor | np.ndarray, title: str, height: int = 320):
 
 
 def losses(history, regression: bool, height: int = 260):
-    """Train and test loss per epoch (log scale)."""
+    """Train and test loss per epoch (log scale); a long run is drawn with at most ~300 of its epochs."""
+    step = max(1, len(history) // 300)
+    history = list(history[::step]) + ([history[-1]] if (len(history) - 1) % step else [])
     epochs = [h.epoch for h in history]
     data = [dict(type="scatter", mode="lines", x=epochs, y=[h.train_loss for h in history], name="train loss",
                  line=dict(color="#333333")),
