@@ -6,6 +6,7 @@ from core.evaluation import predict
 from core.image_data import DataUnavailable
 from ui import figures_networks, links
 from ui.common import code_panel, fail, header
+from ui.inside_models import explain_drawing
 from ui.session_models import active_run_id, quick_mnist_model, trained_runs
 
 QUICK = "quick"
@@ -88,6 +89,9 @@ with right:
         m[0].metric("Prediction", str(pred))
         m[1].metric("Confidence", f"{float(probs[pred]):.1%}")
         m[2].metric("Runner-up", f"{int(top2.indices[1])} ({float(top2.values[1]):.1%})")
+        if st.button(f"Why did it say {pred}?", key="dd_why", icon=":material/troubleshoot:",
+                     help="Saliency, Grad-CAM and occlusion maps of your drawing (See inside training)"):
+            explain_drawing(x, "shared" if ss.dd_model == QUICK else ss.dd_model)
         oddity = digits.unlike_a_digit(x)
         if oddity:
             st.warning(oddity, icon=":material/help:")
