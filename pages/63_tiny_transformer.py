@@ -151,7 +151,7 @@ st.subheader("Try it: attention and the next character")
 example = data.decode(data.sequences(1, torch.Generator().manual_seed(ss["tt_sample_seed"]))[0].tolist()) \
     if task else "The "
 default_prompt = example[:data.prompt_len] if task else example
-p = st.columns([2, 1, 1, 1, 1])
+p = st.columns([2, 1, 1, 1, 1, 1])
 p[0].text_input("Prompt", key="tt_prompt", placeholder=default_prompt,
                 help="Empty: an example. For a task, write the problem up to and including '='.")
 p[1].slider("Temperature", 0.0, 2.0, step=0.05, key="tt_temp", help="0: always the most likely character.")
@@ -159,6 +159,8 @@ p[2].number_input("top-k (0 = off)", 0, 100, key="tt_topk")
 p[3].slider("top-p", 0.05, 1.0, step=0.05, key="tt_topp")
 p[4].number_input("Characters to write", 1, 400, key="tt_n", disabled=task,
                   help="A task writes its answer's length.")
+p[5].number_input("Sampling seed", 0, 9999, key="tt_sample_seed",
+                  help="Draws the characters (temperature above 0) and picks the example problem.")
 prompt = ss["tt_prompt"] or default_prompt
 if len(prompt) > data.context:
     fail(f"The prompt has {len(prompt)} characters; this model sees {data.context} at most.")

@@ -125,6 +125,8 @@ ACTIONS = {
     "module_anatomy": step_up("an_hidden"),
     "inside_network": step_up("in_index"),  # another test image: another prediction and other feature maps  # its first slider (dropout) changes no count; more channels do
     "data_pipeline": step_up("dp_index"),  # the next image of the dataset: another label, another picture
+    "playground": step_up("pg_seed"),  # other points and first weights: another picture (the lr waits for Play)
+    "tiny_transformer": step_up("tt_sample_seed"),  # another example prompt (a changed size waits for New model)
     "draw_digit": draw_seven,  # its only slider is the pen width; drawing is what makes a prediction
 }
 
