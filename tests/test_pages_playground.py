@@ -5,6 +5,7 @@ import pytest
 
 from tests.helpers import errors, metrics, open_page, rerun
 from tests.test_robustness import open_with_link
+from ui.playground_parts import parse_layers
 
 PAGE = "pages/35_playground.py"
 
@@ -91,10 +92,6 @@ def test_every_kind_of_problem_draws_and_steps(app, settings):
     rerun(at)
     play = at.session_state["pg_play"]
     assert play.epoch == 1 and not errors(at)
-    assert play.net.hidden == parts_layers(settings.get("pg_layers", "4,2"))
+    assert play.net.hidden == parse_layers(settings.get("pg_layers", "4,2"))
     accuracy = metrics(at)["Test accuracy"]
     assert accuracy == ("-" if play.regression else f"{play.history[-1].test_acc:.0%}")
-
-
-def parts_layers(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v)
