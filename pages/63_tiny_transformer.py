@@ -176,7 +176,7 @@ shown = (prompt + gen.text)[-data.context:]
 st.markdown(f"**Prompt** `{prompt}` → **model writes** `{gen.text}`" if "`" not in prompt + gen.text
             else "The model's text is shown below.")
 if task:
-    truth = data.decode(data.sequences(1, torch.Generator().manual_seed(ss["tt_sample_seed"]))[0].tolist())
+    truth = example  # the example problem, answer included
     if not ss["tt_prompt"]:
         right = gen.text == truth[data.prompt_len:]
         (st.success if right else st.warning)(f"The right answer is `{truth[data.prompt_len:]}`: "
